@@ -1,0 +1,84 @@
+# Skep: eBPF in user space.  make | make test | make bench | make install PREFIX=...
+#
+# Every .c under src/<layer>/ goes into libskep; every .c under tools/skep/ into the
+# skep binary; every tests/unit/*.c is a test program (linked with tests/lib/*.c).
+# make test builds and runs the suite twice: optimised (build/) and under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build/san/).
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+O       ?= build
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -fPIC -g $(WARN)
+OPT     ?= -O2
+SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
+LDLIBS  += $(EXTRA_LDLIBS) -lpthread
+
+LIB_SRCS  := $(sort $(wildcard src/*/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/skep/*.c))
+TLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+HDRS      := $(wildcard include/skep/*.h src/*/*.h src/*/*.def tests/lib/*.h tools/skep/*.h)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/obj/%.o)
+TLIB_OBJS := $(TLIB_SRCS:%.c=$(O)/obj/%.o)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+.PHONY: all lib test test-build san bench install uninstall clean fuzz demo
+all: $(O)/libskep.a $(O)/libskep.so $(O)/skep
+
+$(O)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/libskep.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/libskep.so: $(LIB_OBJS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libskep.so.0 -o $@ $^ $(LDLIBS)
+
+$(O)/skep: $(TOOL_OBJS) $(O)/libskep.a
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(O)/libskep.a $(LDLIBS) -lm
+
+$(O)/tests/%: tests/unit/%.c $(TLIB_OBJS) $(O)/libskep.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TLIB_OBJS) $(O)/libskep.a $(LDLIBS) -lm
+
+test-build: all $(TEST_BINS)
+
+san:
+	$(MAKE) O=build/san OPT="$(SAN)" test-build
+
+test: test-build san
+	@tests/run.sh build build/san
+
+bench: all
+	@$(MAKE) -C bench O=$(abspath $(O))
+
+fuzz:
+	@$(MAKE) -C fuzz
+
+demo: all
+	@examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/skep $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(O)/libskep.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(O)/libskep.so $(DESTDIR)$(PREFIX)/lib/libskep.so.0
+	ln -sf libskep.so.0 $(DESTDIR)$(PREFIX)/lib/libskep.so
+	install -m 644 include/skep/*.h $(DESTDIR)$(PREFIX)/include/skep/
+	install -m 755 $(O)/skep $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' skep.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/skep.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libskep.a $(DESTDIR)$(PREFIX)/lib/libskep.so* \
+	      $(DESTDIR)$(PREFIX)/bin/skep $(DESTDIR)$(PREFIX)/lib/pkgconfig/skep.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/skep
+
+clean:
+	rm -rf build
