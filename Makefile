@@ -16,6 +16,7 @@ OPT     ?= -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS  += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDLIBS  += $(EXTRA_LDLIBS) -lpthread
+TOOL_LDLIBS := -lZydis -lZycore  # x86 disassembly for `skep disasm --jited` (the tool only)
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/skep/*.c))
@@ -28,7 +29,7 @@ TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/obj/%.o)
 TLIB_OBJS := $(TLIB_SRCS:%.c=$(O)/obj/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
 
-.PHONY: all lib test test-build san bench install uninstall clean fuzz demo
+.PHONY: all deps lib test test-build san bench install uninstall clean fuzz demo
 all: $(O)/libskep.a $(O)/libskep.so $(O)/skep
 
 $(O)/obj/%.o: %.c $(HDRS)
@@ -43,7 +44,7 @@ $(O)/libskep.so: $(LIB_OBJS)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libskep.so.0 -o $@ $^ $(LDLIBS)
 
 $(O)/skep: $(TOOL_OBJS) $(O)/libskep.a
-	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(O)/libskep.a $(LDLIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(O)/libskep.a $(LDLIBS) $(TOOL_LDLIBS) -lm
 
 $(O)/tests/%: tests/unit/%.c $(TLIB_OBJS) $(O)/libskep.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -54,16 +55,21 @@ test-build: all $(TEST_BINS)
 san:
 	$(MAKE) O=build/san OPT="$(SAN)" test-build
 
-test: test-build san
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory san
 	@tests/run.sh build build/san
 
-bench: all
+bench: deps $(O)/libskep.a
 	@$(MAKE) -C bench O=$(abspath $(O))
 
 fuzz:
 	@$(MAKE) -C fuzz
 
-demo: all
+demo: deps all
 	@examples/demo.sh
 
 install: all

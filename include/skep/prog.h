@@ -50,9 +50,15 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n);
 /* The last error message of this program ("" if none). */
 const char *skep_prog_error(const skep_prog *p);
 
-/* Select the engine (before or after load). Returns -EOPNOTSUPP if unavailable. */
+/* Select the engine (before or after load). The JIT compiles at once when a program is
+ * loaded; one it cannot compile runs on the interpreter instead, with the reason kept
+ * (skep_prog_fallback_reason). Errors: -EOPNOTSUPP (no JIT on this host), -ENOMEM. */
 int skep_prog_set_engine(skep_prog *p, enum skep_engine engine);
+/* The engine runs will use: SKEP_ENGINE_INTERP when the JIT was chosen but could not
+ * compile the program (the reason is then kept, see below). */
 enum skep_engine skep_prog_engine(const skep_prog *p);
+/* Why the chosen JIT engine fell back to the interpreter, or NULL. */
+const char *skep_prog_fallback_reason(const skep_prog *p);
 
 /* Bind helper id to fn for calls from this program. */
 int skep_prog_set_helper(skep_prog *p, uint32_t id, skep_helper_fn fn);
@@ -69,8 +75,49 @@ int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0);
 /* A plain memory program, as uBPF runs them: r1 = mem, r2 = len. */
 int skep_prog_run_mem(skep_prog *p, void *mem, size_t len, uint64_t *r0);
 
+/* Instructions executed by the last run on the checked engine (for benchmarks and
+ * tests that report ns per instruction); 0 for the other engines. */
+uint64_t skep_prog_insn_count(const skep_prog *p);
+
 /* The loaded instructions. */
 const struct skep_insn *skep_prog_insns(const skep_prog *p, size_t *n);
+
+/* The JIT (x86-64 hosts). */
+
+/* The program compiled to native code as a plain C function: r1 = ctx, r2 = len (r3..r5
+ * undefined), returns r0. Compiles now if needed; NULL if the JIT cannot compile the
+ * program (skep_prog_error says why). A direct call into the code, for hosts that run
+ * a program very often. Valid until the program is freed or reloaded, or its helpers or
+ * hardening change. No packet for ld_abs/ld_ind (they see an empty one); a run that
+ * fails (bpf-to-bpf calls nested beyond 8 frames) returns 0. */
+typedef uint64_t (*skep_prog_fn)(void *ctx, uint64_t len);
+skep_prog_fn skep_prog_func(skep_prog *p);
+
+/* Constant blinding in JIT-compiled code, as the kernel's bpf_jit_harden: immediates are
+ * stored xor'ed with random values, so the native code never holds a constant chosen by
+ * the program's author. Off by default. Drops code compiled before. */
+int skep_prog_set_jit_harden(skep_prog *p, int on);
+
+/* The native code of a JIT-compiled program, for disassemblers. */
+struct skep_jited_func {
+	uint32_t insn, insn_end;   /* instructions [insn, insn_end) */
+	uint32_t entry;            /* code offset of the prologue */
+	uint32_t body;             /* of the first instruction */
+	uint32_t epilogue;         /* of the epilogue, and of what follows (cold paths) */
+	uint32_t end;
+};
+struct skep_jited {
+	const uint8_t *code;
+	size_t size;
+	const uint32_t *insn_off;  /* n + 1 entries: where each instruction's code starts */
+	size_t n;
+	const struct skep_jited_func *funcs;
+	size_t nfuncs;
+	uint32_t entry;            /* offset called by skep_prog_run (0 is skep_prog_func's) */
+};
+/* Compiles now if needed. 0 or a negative errno (skep_prog_error says why). The pointers
+ * stay valid as long as the code does (see skep_prog_func). */
+int skep_prog_jited(skep_prog *p, struct skep_jited *out);
 
 #ifdef __cplusplus
 }

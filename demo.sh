@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quick start, step 1: install what is missing, build Skep, run the demo.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/deps.sh
+make -j"$(nproc)" all >/dev/null
+exec examples/demo.sh

@@ -1,0 +1,207 @@
+/* The program object: instructions, engine choice, helper bindings, and the run API
+ * that hands a run to the interpreter or the JIT. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+
+int prog_fail(struct skep_prog *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+skep_prog *skep_prog_new(void)
+{
+	return calloc(1, sizeof(struct skep_prog));
+}
+
+static void drop_jit(struct skep_prog *p)
+{
+	if (p->jit) {
+		jit_free(p->jit);
+		p->jit = NULL;
+	}
+}
+
+void skep_prog_free(skep_prog *p)
+{
+	if (!p)
+		return;
+	drop_jit(p);
+	interp_free(p->interp);
+	free(p->helpers);
+	free(p->insns);
+	free(p);
+}
+
+/* Compiles lazily; several threads may reach a program's first run at once. */
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int prog_jit(struct skep_prog *p)
+{
+	if (__atomic_load_n(&p->jit, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!p->insns)
+		return prog_fail(p, -EINVAL, "no program loaded");
+	pthread_mutex_lock(&jit_lock);
+	int err = p->jit ? 0 : jit_compile(p);
+	if (!err && !p->jit)
+		err = prog_fail(p, -EOPNOTSUPP, "the JIT produced no code");
+	pthread_mutex_unlock(&jit_lock);
+	return err;
+}
+
+/* The JIT engine was chosen: compile, or fall back to the interpreter and keep the
+ * reason (skep_prog_fallback_reason). Running out of memory is an error, not a
+ * fallback. */
+static int jit_or_fallback(struct skep_prog *p)
+{
+	p->fallback[0] = 0;
+	int err = prog_jit(p);
+	if (!err || err == -ENOMEM)
+		return err;
+	snprintf(p->fallback, sizeof p->fallback, "%s", p->err);
+	p->err[0] = 0;
+	return 0;
+}
+
+int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
+{
+	struct skep_diag d;
+	p->err[0] = 0;
+	int err = skep_insns_validate(insns, n, 0, &d);
+	if (err)
+		return prog_fail(p, err, "%s", d.msg[0] ? d.msg : "invalid program");
+	struct skep_insn *copy = malloc(n * sizeof *copy);
+	if (!copy)
+		return prog_fail(p, -ENOMEM, "out of memory copying %zu instructions", n);
+	memcpy(copy, insns, n * sizeof *copy);
+	drop_jit(p);
+	interp_free(p->interp);
+	p->interp = NULL;
+	free(p->insns);
+	p->insns = copy;
+	p->n = n;
+	p->insn_count = 0;
+	p->fallback[0] = 0;
+	err = interp_prepare(p);
+	if (!err && p->engine == SKEP_ENGINE_JIT)
+		err = jit_or_fallback(p);
+	if (err) {
+		free(p->insns);
+		p->insns = NULL;
+		p->n = 0;
+		return err;
+	}
+	return err;
+}
+
+const char *skep_prog_error(const skep_prog *p) { return p->err; }
+
+int skep_prog_set_engine(skep_prog *p, enum skep_engine engine)
+{
+	switch (engine) {
+	case SKEP_ENGINE_INTERP:
+	case SKEP_ENGINE_CHECKED:
+		break;
+	case SKEP_ENGINE_JIT:
+#if !defined(__x86_64__)
+		return prog_fail(p, -EOPNOTSUPP, "the JIT needs an x86-64 host");
+#endif
+		p->engine = engine;
+		return p->insns ? jit_or_fallback(p) : 0;
+	default:
+		return prog_fail(p, -EINVAL, "unknown engine %d", (int)engine);
+	}
+	p->engine = engine;
+	return 0;
+}
+
+enum skep_engine skep_prog_engine(const skep_prog *p)
+{
+	return p->engine == SKEP_ENGINE_JIT && p->fallback[0] ? SKEP_ENGINE_INTERP : p->engine;
+}
+
+const char *skep_prog_fallback_reason(const skep_prog *p)
+{
+	return p->fallback[0] ? p->fallback : NULL;
+}
+
+int skep_prog_set_helper(skep_prog *p, uint32_t id, skep_helper_fn fn)
+{
+	if (id >= p->nhelpers) {
+		if (id >= (1u << 20))
+			return prog_fail(p, -EINVAL, "helper id %u is too large", id);
+		uint32_t n = p->nhelpers ? p->nhelpers : 64;
+		while (n <= id)
+			n *= 2;
+		skep_helper_fn *h = realloc(p->helpers, n * sizeof *h);
+		if (!h)
+			return prog_fail(p, -ENOMEM, "out of memory binding helper %u", id);
+		memset(h + p->nhelpers, 0, (n - p->nhelpers) * sizeof *h);
+		p->helpers = h;
+		p->nhelpers = n;
+	}
+	p->helpers[id] = fn;
+	drop_jit(p);  /* the JIT resolves helpers at compile time */
+	p->fallback[0] = 0;
+	return 0;
+}
+
+void skep_prog_set_insn_limit(skep_prog *p, uint64_t limit) { p->insn_limit = limit; }
+
+int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
+{
+	if (__builtin_expect(p->engine == SKEP_ENGINE_JIT && p->jit != NULL, 1))
+		return jit_run(p, args, r0);  /* the per-call fast path */
+	if (!p->interp)
+		return prog_fail(p, -EINVAL, "no program loaded");
+	switch (p->engine) {
+	case SKEP_ENGINE_CHECKED:
+		return interp_run(p, args, 1, r0);
+	case SKEP_ENGINE_JIT:
+		if (!p->fallback[0]) {  /* dropped by a helper change: compile again */
+			int err = jit_or_fallback(p);
+			if (err)
+				return err;
+			if (p->jit)
+				return jit_run(p, args, r0);
+		}
+		return interp_run(p, args, 0, r0);
+	default:
+		return interp_run(p, args, 0, r0);
+	}
+}
+
+int skep_prog_run_mem(skep_prog *p, void *mem, size_t len, uint64_t *r0)
+{
+	struct skep_region region = {mem, len, 1};
+	struct skep_run_args a = {
+		.r = {(uint64_t)(uintptr_t)mem, len},
+		.regions = &region,
+		.nregions = 1,
+		.pkt = mem,
+		.pkt_len = len,
+	};
+	return skep_prog_run(p, &a, r0);
+}
+
+uint64_t skep_prog_insn_count(const skep_prog *p)
+{
+	return __atomic_load_n(&p->insn_count, __ATOMIC_RELAXED);
+}
+
+const struct skep_insn *skep_prog_insns(const skep_prog *p, size_t *n)
+{
+	if (n)
+		*n = p->n;
+	return p->insns;
+}

@@ -1,0 +1,229 @@
+/* skep disasm: raw bytecode (or assembly text) -> llvm-objdump style text. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "jited.h"
+#include "skep/insn.h"
+#include "skep/prog.h"
+
+static const char disasm_usage[] =
+	"usage: skep disasm [--labels] [--opcodes] [--no-index] [--jited] FILE\n"
+	"\n"
+	"Print eBPF instructions in llvm-objdump's syntax, one per line.\n"
+	"\n"
+	"  FILE        raw bytecode (8 bytes per instruction, little-endian), or assembly\n"
+	"              text (a .s/.S/.asm name, or a file of plain text without NUL bytes),\n"
+	"              which is assembled first; - reads standard input.\n"
+	"  --labels    name jump and call targets L<index> and print targets by name\n"
+	"  --opcodes   show each instruction's raw bytes\n"
+	"  --no-index  do not prefix lines with the instruction index\n"
+	"  --jited     JIT-compile the program and print the x86-64 code (AT&T syntax,\n"
+	"              decoded with Zydis) under each eBPF instruction\n"
+	"  -h, --help  show this help\n"
+	"\n"
+	"The output assembles back to the same bytes with skep asm. ELF objects are not\n"
+	"supported yet.\n"
+	"\n"
+	"Exit status: 0 printed, 1 bad input (unreadable, invalid instructions: printed as\n"
+	"<invalid: reason>), 2 bad usage.\n";
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return NULL;
+	size_t n = 0, cap = 4096;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - 1 - n, f);
+		if (n < cap - 1)
+			break;
+		char *p = realloc(buf, cap *= 2);
+		if (!p)
+			free(buf);
+		buf = p;
+	}
+	int bad = buf ? ferror(f) : 1, e = buf ? EIO : ENOMEM;
+	if (f != stdin)
+		fclose(f);
+	if (bad) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Text if named so, or if it holds no NUL and no control bytes besides whitespace:
+ * real bytecode is full of zero bytes. */
+static int is_text(const char *path, const unsigned char *p, size_t n)
+{
+	if (ends_with(path, ".s") || ends_with(path, ".S") || ends_with(path, ".asm"))
+		return 1;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* Where helpers are not known yet, the code calls a placeholder: the listing shows
+ * the call, and nothing runs. */
+static uint64_t unbound_helper(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	(void)a, (void)b, (void)c, (void)d, (void)e;
+	return 0;
+}
+
+static int print_jited(const char *in, const struct skep_insn *insns, size_t n)
+{
+	skep_prog *p = skep_prog_new();
+	int rc = 1;
+	if (!p) {
+		fprintf(stderr, "skep disasm: out of memory\n");
+		return 1;
+	}
+	if (skep_prog_load(p, insns, n)) {
+		fprintf(stderr, "skep disasm: %s: %s\n", in, skep_prog_error(p));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (insns[i].code == 0x85 && insns[i].src == 0 && insns[i].imm >= 0 &&
+		    skep_prog_set_helper(p, (uint32_t)insns[i].imm, unbound_helper)) {
+			fprintf(stderr, "skep disasm: %s: %s\n", in, skep_prog_error(p));
+			goto out;
+		}
+	if (jited_disasm_print(stdout, p)) {
+		fprintf(stderr, "skep disasm: %s: %s\n", in, skep_prog_error(p));
+		goto out;
+	}
+	rc = 0;
+out:
+	skep_prog_free(p);
+	return rc;
+}
+
+int cmd_disasm(int argc, char **argv)
+{
+	const char *in = NULL;
+	unsigned flags = SKEP_DISASM_INDEX;
+	int only_files = 0, jited = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_files || a[0] != '-' || !a[1]) {
+			if (in) {
+				fprintf(stderr, "skep disasm: one input file only ('%s' and '%s')\n", in, a);
+				return 2;
+			}
+			in = a;
+		} else if (!strcmp(a, "--")) {
+			only_files = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(disasm_usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--labels")) {
+			flags |= SKEP_DISASM_LABELS;
+		} else if (!strcmp(a, "--opcodes")) {
+			flags |= SKEP_DISASM_OPCODES;
+		} else if (!strcmp(a, "--jited")) {
+			jited = 1;
+		} else if (!strcmp(a, "--no-index")) {
+			flags &= ~(unsigned)SKEP_DISASM_INDEX;
+		} else {
+			fprintf(stderr, "skep disasm: unknown option '%s'\n%s", a, disasm_usage);
+			return 2;
+		}
+	}
+	if (!in) {
+		fprintf(stderr, "skep disasm: no input file\n%s", disasm_usage);
+		return 2;
+	}
+	size_t len;
+	char *data = slurp(in, &len);
+	if (!data) {
+		fprintf(stderr, "skep disasm: %s: %s\n", in, strerror(errno));
+		return 1;
+	}
+	struct skep_insn *insns = NULL;
+	size_t n = 0;
+	int rc = 1;
+	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
+		fprintf(stderr, "skep disasm: %s: ELF objects are not supported yet\n", in);
+		goto out;
+	}
+	if (is_text(in, (const unsigned char *)data, len)) {
+		struct skep_diag d;
+		if (strlen(data) != len) {
+			fprintf(stderr, "skep disasm: %s: text with a NUL byte\n", in);
+			goto out;
+		}
+		int err = skep_assemble(data, &insns, &n, &d);
+		if (err) {
+			fprintf(stderr, "skep disasm: %s: %s\n", in, d.msg[0] ? d.msg : strerror(-err));
+			goto out;
+		}
+	} else {
+		if (len % 8) {
+			fprintf(stderr, "skep disasm: %s: %zu bytes is not a whole number of 8-byte instructions\n",
+				in, len);
+			goto out;
+		}
+		n = len / 8;
+		insns = calloc(n ? n : 1, sizeof *insns);
+		if (!insns) {
+			fprintf(stderr, "skep disasm: out of memory\n");
+			goto out;
+		}
+		const unsigned char *p = (const unsigned char *)data;
+		for (size_t i = 0; i < n; i++, p += 8) {
+			insns[i].code = p[0];
+			insns[i].dst = p[1] & 0xf;
+			insns[i].src = p[1] >> 4;
+			insns[i].off = (int16_t)(uint16_t)(p[2] | p[3] << 8);
+			insns[i].imm = (int32_t)((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+						 (uint32_t)p[7] << 24);
+		}
+	}
+	if (jited) {
+		rc = print_jited(in, insns, n);
+		goto out;
+	}
+	char *text = skep_disasm_text(insns, n, flags);
+	if (!text) {
+		fprintf(stderr, "skep disasm: out of memory\n");
+		goto out;
+	}
+	fputs(text, stdout);
+	free(text);
+	/* count what could not be printed */
+	size_t invalid = 0;
+	char buf[160];
+	for (size_t i = 0; i < n;) {
+		int k = skep_insn_disasm(&insns[i], n - i, buf, sizeof buf);
+		invalid += k < 0;
+		i += k > 0 ? (size_t)k : 1;
+	}
+	if (fflush(stdout)) {
+		fprintf(stderr, "skep disasm: write failed: %s\n", strerror(errno));
+	} else if (invalid) {
+		fprintf(stderr, "skep disasm: %s: %zu invalid instruction%s\n", in, invalid, invalid == 1 ? "" : "s");
+	} else {
+		rc = 0;
+	}
+out:
+	free(insns);
+	free(data);
+	return rc;
+}
