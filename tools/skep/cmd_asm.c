@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "util.h"
 #include "skep/insn.h"
 
 static const char asm_usage[] =
@@ -26,35 +27,6 @@ static const char asm_usage[] =
 	"\n"
 	"Exit status: 0 assembled, 1 bad input or I/O error, 2 bad usage.\n";
 
-/* The whole of a file ("-": stdin), NUL-terminated. NULL with errno on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
-		return NULL;
-	size_t n = 0, cap = 4096;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - 1 - n, f);
-		if (n < cap - 1)
-			break;
-		char *p = realloc(buf, cap *= 2);
-		if (!p)
-			free(buf);
-		buf = p;
-	}
-	int bad = buf ? ferror(f) : 1, e = buf ? EIO : ENOMEM;
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		free(buf);
-		errno = e;
-		return NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
 int cmd_asm(int argc, char **argv)
 {
@@ -90,7 +62,7 @@ int cmd_asm(int argc, char **argv)
 		return 2;
 	}
 	size_t len;
-	char *text = slurp(in, &len);
+	char *text = read_file(in, &len);
 	if (!text) {
 		fprintf(stderr, "skep asm: %s: %s\n", in, strerror(errno));
 		return 1;

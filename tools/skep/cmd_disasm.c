@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "util.h"
 #include "jited.h"
 #include "skep/insn.h"
 #include "skep/prog.h"
@@ -30,54 +31,8 @@ static const char disasm_usage[] =
 	"Exit status: 0 printed, 1 bad input (unreadable, invalid instructions: printed as\n"
 	"<invalid: reason>), 2 bad usage.\n";
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
-		return NULL;
-	size_t n = 0, cap = 4096;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - 1 - n, f);
-		if (n < cap - 1)
-			break;
-		char *p = realloc(buf, cap *= 2);
-		if (!p)
-			free(buf);
-		buf = p;
-	}
-	int bad = buf ? ferror(f) : 1, e = buf ? EIO : ENOMEM;
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		free(buf);
-		errno = e;
-		return NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
-static int ends_with(const char *s, const char *suf)
-{
-	size_t a = strlen(s), b = strlen(suf);
-	return a >= b && !strcmp(s + a - b, suf);
-}
 
-/* Text if named so, or if it holds no NUL and no control bytes besides whitespace:
- * real bytecode is full of zero bytes. */
-static int is_text(const char *path, const unsigned char *p, size_t n)
-{
-	if (ends_with(path, ".s") || ends_with(path, ".S") || ends_with(path, ".asm"))
-		return 1;
-	if (!n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
 
 /* Where helpers are not known yet, the code calls a placeholder: the listing shows
  * the call, and nothing runs. */
@@ -150,51 +105,13 @@ int cmd_disasm(int argc, char **argv)
 		fprintf(stderr, "skep disasm: no input file\n%s", disasm_usage);
 		return 2;
 	}
-	size_t len;
-	char *data = slurp(in, &len);
-	if (!data) {
-		fprintf(stderr, "skep disasm: %s: %s\n", in, strerror(errno));
-		return 1;
-	}
 	struct skep_insn *insns = NULL;
 	size_t n = 0;
 	int rc = 1;
-	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
-		fprintf(stderr, "skep disasm: %s: ELF objects are not supported yet\n", in);
+	char err[512];
+	if (read_program(in, 1, &insns, &n, err, sizeof err)) {
+		fprintf(stderr, "skep disasm: %s\n", err);
 		goto out;
-	}
-	if (is_text(in, (const unsigned char *)data, len)) {
-		struct skep_diag d;
-		if (strlen(data) != len) {
-			fprintf(stderr, "skep disasm: %s: text with a NUL byte\n", in);
-			goto out;
-		}
-		int err = skep_assemble(data, &insns, &n, &d);
-		if (err) {
-			fprintf(stderr, "skep disasm: %s: %s\n", in, d.msg[0] ? d.msg : strerror(-err));
-			goto out;
-		}
-	} else {
-		if (len % 8) {
-			fprintf(stderr, "skep disasm: %s: %zu bytes is not a whole number of 8-byte instructions\n",
-				in, len);
-			goto out;
-		}
-		n = len / 8;
-		insns = calloc(n ? n : 1, sizeof *insns);
-		if (!insns) {
-			fprintf(stderr, "skep disasm: out of memory\n");
-			goto out;
-		}
-		const unsigned char *p = (const unsigned char *)data;
-		for (size_t i = 0; i < n; i++, p += 8) {
-			insns[i].code = p[0];
-			insns[i].dst = p[1] & 0xf;
-			insns[i].src = p[1] >> 4;
-			insns[i].off = (int16_t)(uint16_t)(p[2] | p[3] << 8);
-			insns[i].imm = (int32_t)((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-						 (uint32_t)p[7] << 24);
-		}
 	}
 	if (jited) {
 		rc = print_jited(in, insns, n);
@@ -224,6 +141,5 @@ int cmd_disasm(int argc, char **argv)
 	}
 out:
 	free(insns);
-	free(data);
 	return rc;
 }

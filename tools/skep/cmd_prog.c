@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "util.h"
 #include "skep/insn.h"
 #include "skep/prog.h"
 
@@ -42,41 +43,6 @@ static int bad_usage(const char *fmt, const char *arg)
 }
 
 /* Whole file into a malloc'ed buffer (NUL-terminated); NULL with errno set. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *nb = realloc(buf, cap * 2 + 1);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	int err = ferror(f) ? EIO : 0;
-	fclose(f);
-	if (buf && err) {
-		free(buf);
-		errno = err;
-		return NULL;
-	}
-	if (!buf) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
 static int hexval(int c)
 {
@@ -109,11 +75,6 @@ static long parse_hex(const char *s, uint8_t *out)
 	return n;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
 
 static void json_string(FILE *f, const char *s)
 {
@@ -150,35 +111,11 @@ static int failed(const struct opts *o, const char *what, const char *msg)
 	return 1;
 }
 
-/* Read FILE into instructions: assembly for .s, raw bytecode otherwise. */
+/* Read FILE into instructions: assembly text or raw bytecode. */
 static int load_insns(const struct opts *o, struct skep_insn **insns, size_t *n)
 {
-	size_t len;
-	char *buf = slurp(o->file, &len);
-	if (!buf)
-		return failed(o, o->file, strerror(errno));
-	int rc = 0;
-	if (len >= 4 && !memcmp(buf, "\177ELF", 4)) {
-		rc = failed(o, o->file, "ELF objects are not supported yet");
-	} else if (ends_with(o->file, ".s")) {
-		struct skep_diag d;
-		if (skep_assemble(buf, insns, n, &d))
-			rc = failed(o, o->file, d.msg);
-	} else if (len % sizeof(struct skep_insn)) {
-		char msg[128];
-		snprintf(msg, sizeof msg, "size %zu is not a multiple of 8: not raw eBPF bytecode", len);
-		rc = failed(o, o->file, msg);
-	} else {
-		*insns = malloc(len ? len : 1);
-		if (!*insns) {
-			rc = failed(o, o->file, strerror(ENOMEM));
-		} else {
-			memcpy(*insns, buf, len);
-			*n = len / sizeof(struct skep_insn);
-		}
-	}
-	free(buf);
-	return rc;
+	char err[512];
+	return read_program(o->file, 0, insns, n, err, sizeof err) ? failed(o, NULL, err) : 0;
 }
 
 static int run(const struct opts *o)
@@ -194,7 +131,7 @@ static int run(const struct opts *o)
 		}
 		len = (size_t)n;
 	} else if (o->data_in) {
-		data = (uint8_t *)slurp(o->data_in, &len);
+		data = (uint8_t *)read_file(o->data_in, &len);
 		if (!data)
 			return failed(o, o->data_in, strerror(errno));
 	}
