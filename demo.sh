@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/deps.sh
-make -j"$(nproc)" all >/dev/null
+make -j"$(nproc)" all build/tests/test_diff_kernel >/dev/null
 exec examples/demo.sh

@@ -21,7 +21,7 @@ run "$SKEP" prog run examples/asm/fib.s
 say "The checked engine catches an out-of-bounds read and names the instruction"
 run "$SKEP" prog run examples/asm/oob.s --data-hex 01020304 --engine checked
 echo "(exit status $?)"
-if [ "$(id -u)" = 0 ] && [ -x build/tests/test_diff_kernel ]; then
+if [ -z "${SKEP_DEMO_NO_KERNEL:-}" ] && [ "$(id -u)" = 0 ] && [ -x build/tests/test_diff_kernel ]; then
 	say "The kernel as the oracle: random programs in Skep and in this kernel (BPF_PROG_TEST_RUN)"
 	SKEP_DIFF_N=300 SKEP_ROOT=$PWD build/tests/test_diff_kernel | tail -3
 fi
