@@ -1,0 +1,363 @@
+/* RINGBUF with the kernel's layout and protocol: a consumer page (consumer_pos), a
+ * producer page (producer_pos), then the data area, mapped twice in a row so a
+ * record that wraps is contiguous.  Records have the kernel's 8-byte header
+ * (u32 len with BPF_RINGBUF_BUSY_BIT / DISCARD_BIT, u32 page offset of the header from
+ * the map's start) and 8-byte alignment.  Producers (any process) reserve under the
+ * map's robust lock and commit without it; the consumer needs no lock.  Consumers
+ * sleep on a futex word that a commit bumps when the kernel would wake them. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "maps/map.h"
+
+/* Records reserved and not yet committed, with their producer's thread id, so a
+ * consumer stuck behind the record of a producer that died can discard it (the
+ * kernel's verifier guarantees a submit; a user process can be killed).  Slots are
+ * hashed by position; when all 64 are taken a record goes untracked. */
+#define RB_INFLIGHT 64
+struct rb_slot { uint64_t pos; uint32_t tid, used; };
+
+struct rb_ctl {
+	map_lock_t lock;
+	uint32_t wake_seq;       /* bumped to wake consumers */
+	uint32_t waiters;        /* consumers about to sleep */
+	uint32_t pad;
+	uint64_t mask;
+	uint64_t pending_pos;    /* oldest record that may still be busy */
+	struct rb_slot inflight[RB_INFLIGHT];
+};
+
+#define RB_MAX_RECORD (UINT32_MAX >> 2)
+
+static uint64_t pg(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
+
+static int rb_check(struct map_attr *a, char *err, size_t n)
+{
+	if (a->map_flags & ~SKEP_F_NUMA_NODE)
+		return attr_fail(err, n, -EINVAL, "ringbuf: unknown map flags 0x%x", a->map_flags);
+	if (a->key_size || a->value_size || !a->max_entries || (a->max_entries & (a->max_entries - 1)) ||
+	    a->max_entries % pg())
+		return attr_fail(err, n, -EINVAL,
+				 "ringbuf: key_size and value_size must be 0, max_entries a power of 2 "
+				 "and a multiple of the page size (is %u)", a->max_entries);
+	return 0;
+}
+
+static uint64_t rb_layout(const struct map_attr *a, uint64_t *dup_off, uint64_t *dup_len)
+{
+	*dup_off = 3 * pg();
+	*dup_len = a->max_entries;
+	return 3 * pg() + a->max_entries;
+}
+
+static void rb_attach(struct skep_map *m)
+{
+	m->ctl = m->base + MAP_HDR_SIZE;
+	m->data = m->base + 3 * pg();
+	m->mask = m->max_entries - 1;
+}
+
+static void rb_init(struct skep_map *m) { ((struct rb_ctl *)m->ctl)->mask = m->max_entries - 1; }
+
+#define CONS(base) ((uint64_t *)((base) + pg()))
+#define PROD(base) ((uint64_t *)((base) + 2 * pg()))
+
+static inline uint64_t rec_len(uint32_t len)
+{
+	return ((uint64_t)(len & ~(SKEP_RINGBUF_BUSY_BIT | SKEP_RINGBUF_DISCARD_BIT)) + SKEP_RINGBUF_HDR_SZ + 7) & ~7ull;
+}
+
+static void *reserve(struct skep_map *m, uint64_t size)
+{
+	struct rb_ctl *c = m->ctl;
+	uint8_t *base = m->base;
+	if (size > RB_MAX_RECORD)
+		return NULL;
+	uint64_t len = (size + SKEP_RINGBUF_HDR_SZ + 7) & ~7ull;
+	if (len > c->mask + 1)
+		return NULL;
+	uint64_t cons = __atomic_load_n(CONS(base), __ATOMIC_ACQUIRE);
+	map_lock(&c->lock);
+	uint64_t pend = c->pending_pos, prod = *PROD(base), np = prod + len;
+	while (pend < prod) {   /* skip records already committed */
+		uint32_t l = __atomic_load_n((uint32_t *)(m->data + (pend & c->mask)), __ATOMIC_ACQUIRE);
+		if (l & SKEP_RINGBUF_BUSY_BIT)
+			break;
+		pend += rec_len(l);
+	}
+	c->pending_pos = pend;
+	if (np - cons > c->mask || np - pend > c->mask) {
+		map_unlock(&c->lock);
+		return NULL;
+	}
+	uint32_t *hdr = (uint32_t *)(m->data + (prod & c->mask));
+	hdr[1] = (uint32_t)(((uint8_t *)hdr - base) / pg());
+	__atomic_store_n(&hdr[0], (uint32_t)size | SKEP_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
+		struct rb_slot *sl = &c->inflight[(prod / 8 + i) % RB_INFLIGHT];
+		if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE)) {
+			sl->pos = prod;
+			sl->tid = map_tid();
+			__atomic_store_n(&sl->used, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	__atomic_store_n(PROD(base), np, __ATOMIC_RELEASE);
+	map_unlock(&c->lock);
+	return hdr + 2;
+}
+
+void *map_ringbuf_reserve(struct skep_map *m, uint64_t size, uint64_t flags)
+{
+	if (flags || m->type != SKEP_MAP_TYPE_RINGBUF)
+		return NULL;
+	return reserve(m, size);
+}
+
+static void commit(void *sample, uint64_t flags, int discard)
+{
+	uint32_t *hdr = (uint32_t *)sample - 2;
+	uint64_t p = pg();
+	uint8_t *base = (uint8_t *)((uintptr_t)hdr & ~(uintptr_t)(p - 1)) - (uint64_t)hdr[1] * p;
+	struct rb_ctl *c = (struct rb_ctl *)(base + MAP_HDR_SIZE);
+	uint8_t *data = base + 3 * p;
+	uint32_t nl = (__atomic_load_n(&hdr[0], __ATOMIC_RELAXED) ^ SKEP_RINGBUF_BUSY_BIT) |
+		      (discard ? SKEP_RINGBUF_DISCARD_BIT : 0);
+	__atomic_exchange_n(&hdr[0], nl, __ATOMIC_SEQ_CST);
+	uint64_t rec = (uint64_t)((uint8_t *)hdr - data);
+	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
+		struct rb_slot *sl = &c->inflight[(rec / 8 + i) % RB_INFLIGHT];
+		if (__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) && (sl->pos & c->mask) == rec) {
+			__atomic_store_n(&sl->used, 0, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	uint64_t cons = __atomic_load_n(CONS(base), __ATOMIC_ACQUIRE) & c->mask;
+	int wake = (flags & SKEP_RB_FORCE_WAKEUP) || (cons == rec && !(flags & SKEP_RB_NO_WAKEUP));
+	if (wake && __atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST))
+		map_wake(&c->wake_seq);
+}
+
+void map_ringbuf_submit(void *sample, uint64_t flags) { commit(sample, flags, 0); }
+void map_ringbuf_discard(void *sample, uint64_t flags) { commit(sample, flags, 1); }
+
+int map_ringbuf_output(struct skep_map *m, const void *data, uint64_t size, uint64_t flags)
+{
+	if ((flags & ~(SKEP_RB_NO_WAKEUP | SKEP_RB_FORCE_WAKEUP)) || m->type != SKEP_MAP_TYPE_RINGBUF)
+		return -EINVAL;
+	void *rec = reserve(m, size);
+	if (!rec)
+		return -EAGAIN;
+	memcpy(rec, data, size);
+	commit(rec, flags, 0);
+	return 0;
+}
+
+uint64_t map_ringbuf_query(struct skep_map *m, uint64_t flags)
+{
+	if (m->type != SKEP_MAP_TYPE_RINGBUF)
+		return 0;
+	uint64_t cons = __atomic_load_n(CONS(m->base), __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n(PROD(m->base), __ATOMIC_ACQUIRE);
+	switch (flags) {
+	case 0: return prod - cons;             /* BPF_RB_AVAIL_DATA */
+	case 1: return (uint64_t)m->mask + 1;   /* BPF_RB_RING_SIZE */
+	case 2: return cons;                    /* BPF_RB_CONS_POS */
+	case 3: return prod;                    /* BPF_RB_PROD_POS */
+	}
+	return 0;
+}
+
+static int rb_nope(struct skep_map *m, int e) { return map_fail(m, e, "ring buffers have no elements"); }
+static int rb_lookup(struct skep_map *m, const void *k, void *v, uint64_t f) { return rb_nope(m, -EINVAL); }
+static int rb_update(struct skep_map *m, const void *k, const void *v, uint64_t f) { return rb_nope(m, -EINVAL); }
+static int rb_delete(struct skep_map *m, const void *k) { return rb_nope(m, -EINVAL); }
+static int rb_next(struct skep_map *m, const void *k, void *n) { return rb_nope(m, -ENOTSUPP); }
+static int rb_lad(struct skep_map *m, const void *k, void *v, uint64_t f) { return rb_nope(m, -EINVAL); }
+
+const struct map_ops map_ringbuf_ops = {
+	.name = "ringbuf", .check = rb_check, .layout = rb_layout, .init = rb_init, .attach = rb_attach,
+	.lookup = rb_lookup, .update = rb_update, .delete = rb_delete, .next_key = rb_next,
+	.lookup_and_delete = rb_lad,
+};
+
+/* ---- the consumer (host side), like libbpf's ring_buffer */
+struct ring {
+	skep_map *m;
+	skep_ringbuf_sample_fn cb;
+	void *ctx;
+};
+
+struct skep_ringbuf_consumer {
+	struct ring *r;
+	int n;
+};
+
+int skep_ringbuf_consumer_add(skep_ringbuf_consumer *rb, skep_map *m, skep_ringbuf_sample_fn cb, void *ctx)
+{
+	if (m->type != SKEP_MAP_TYPE_RINGBUF)
+		return map_fail(m, -EINVAL, "map %s is not a ring buffer", m->hdr->name);
+	struct ring *r = realloc(rb->r, (size_t)(rb->n + 1) * sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	rb->r = r;
+	r[rb->n++] = (struct ring){ m, cb, ctx };
+	return 0;
+}
+
+skep_ringbuf_consumer *skep_ringbuf_consumer_new(skep_map *m, skep_ringbuf_sample_fn cb, void *ctx)
+{
+	skep_ringbuf_consumer *rb = calloc(1, sizeof *rb);
+	if (!rb) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int e = skep_ringbuf_consumer_add(rb, m, cb, ctx);
+	if (e) {
+		free(rb);
+		errno = -e;
+		return NULL;
+	}
+	return rb;
+}
+
+void skep_ringbuf_consumer_free(skep_ringbuf_consumer *rb)
+{
+	if (rb)
+		free(rb->r);
+	free(rb);
+}
+
+static int64_t process(struct ring *r)
+{
+	struct skep_map *m = r->m;
+	uint64_t *cp = CONS(m->base), *pp = PROD(m->base);
+	uint64_t cons = __atomic_load_n(cp, __ATOMIC_ACQUIRE);
+	int64_t cnt = 0;
+	int more;
+	do {
+		more = 0;
+		uint64_t prod = __atomic_load_n(pp, __ATOMIC_ACQUIRE);
+		while (cons < prod) {
+			uint32_t *hdr = (uint32_t *)(m->data + (cons & m->mask));
+			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+			if (len & SKEP_RINGBUF_BUSY_BIT)
+				return cnt;
+			more = 1;
+			cons += rec_len(len);
+			if (!(len & SKEP_RINGBUF_DISCARD_BIT)) {
+				int e = r->cb ? r->cb(r->ctx, hdr + 2, len & ~SKEP_RINGBUF_DISCARD_BIT) : 0;
+				if (e < 0) {
+					__atomic_store_n(cp, cons, __ATOMIC_RELEASE);
+					return e;
+				}
+				cnt++;
+			}
+			__atomic_store_n(cp, cons, __ATOMIC_RELEASE);
+		}
+	} while (more);
+	return cnt;
+}
+
+/* The record at the consumer position is busy: if its producer is dead, discard it
+ * (clearing BUSY, setting DISCARD, as a discard would).  Returns 1 if it did. */
+static int reap(struct skep_map *m)
+{
+	struct rb_ctl *c = m->ctl;
+	uint64_t cons = __atomic_load_n(CONS(m->base), __ATOMIC_ACQUIRE);
+	if (cons >= __atomic_load_n(PROD(m->base), __ATOMIC_ACQUIRE))
+		return 0;
+	uint32_t *hdr = (uint32_t *)(m->data + (cons & m->mask));
+	uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+	if (!(len & SKEP_RINGBUF_BUSY_BIT))
+		return 0;
+	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
+		struct rb_slot *sl = &c->inflight[(cons / 8 + i) % RB_INFLIGHT];
+		if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) || sl->pos != cons)
+			continue;
+		if (map_tid_alive(sl->tid))
+			return 0;
+		uint32_t nl = (len & ~SKEP_RINGBUF_BUSY_BIT) | SKEP_RINGBUF_DISCARD_BIT;
+		if (!__atomic_compare_exchange_n(hdr, &len, nl, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			return 0;
+		__atomic_store_n(&sl->used, 0, __ATOMIC_RELEASE);
+		return 1;
+	}
+	return 0;
+}
+
+int skep_ringbuf_consumer_consume(skep_ringbuf_consumer *rb)
+{
+	int64_t total = 0;
+	for (int i = 0; i < rb->n; i++) {
+		int64_t c = process(&rb->r[i]);
+		while (c >= 0 && reap(rb->r[i].m)) {
+			int64_t more = process(&rb->r[i]);
+			c = more < 0 ? more : c + more;
+		}
+		if (c < 0)
+			return (int)c;
+		total += c;
+	}
+	return total > INT32_MAX ? INT32_MAX : (int)total;
+}
+
+uint64_t skep_ringbuf_avail(skep_ringbuf_consumer *rb, int i)
+{
+	return i >= 0 && i < rb->n ? map_ringbuf_query(rb->r[i].m, 0) : 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int has_data(struct ring *r)
+{
+	struct skep_map *m = r->m;
+	uint64_t cons = __atomic_load_n(CONS(m->base), __ATOMIC_ACQUIRE);
+	return cons < __atomic_load_n(PROD(m->base), __ATOMIC_ACQUIRE);
+}
+
+int skep_ringbuf_consumer_poll(skep_ringbuf_consumer *rb, int timeout_ms)
+{
+	int n = skep_ringbuf_consumer_consume(rb);
+	if (n || !timeout_ms || !rb->n)
+		return n;
+	int forever = timeout_ms < 0;
+	int64_t end = now_ms() + timeout_ms;
+	for (;;) {
+		int64_t left = end - now_ms();
+		if (!forever && left <= 0)
+			return 0;
+		/* one ring: sleep on its word; several: slices on the first */
+		struct rb_ctl *c = rb->r[0].m->ctl;
+		int slice = rb->n > 1 ? 5 : forever ? -1 : (int)left;
+		if (!forever && slice > left)
+			slice = (int)left;
+		uint32_t seen = __atomic_load_n(&c->wake_seq, __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST);
+		int ready = 0;
+		for (int i = 0; i < rb->n; i++)
+			ready |= has_data(&rb->r[i]);
+		if (!ready) {
+			int e = map_wait(&c->wake_seq, seen, slice);
+			if (e == -EINTR) {
+				__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
+				return -EINTR;
+			}
+		}
+		__atomic_fetch_sub(&c->waiters, 1, __ATOMIC_SEQ_CST);
+		n = skep_ringbuf_consumer_consume(rb);
+		if (n)
+			return n;
+		if (ready) {   /* only a busy (reserved, not yet committed) record: back off */
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
