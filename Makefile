@@ -66,8 +66,8 @@ test: deps
 bench: deps $(O)/libskep.a
 	@$(MAKE) -C bench O=$(abspath $(O))
 
-fuzz:
-	@$(MAKE) -C fuzz
+fuzz: objects
+	@$(MAKE) -C fuzz run SEEDS=$(abspath $(O))/objects
 
 demo: deps all
 	@examples/demo.sh
@@ -88,3 +88,25 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# ---- BPF test objects for the ELF loader (src/loader): tests/objects/*.bpf.c built by
+# clang as a user builds them for the kernel, into $(O)/objects/ (and with clang-19
+# -mcpu=v4 into $(O)/objects/v4/ where clang-19 is installed).  Tests find them beside
+# their own directory ($(O)/tests/../objects).
+BPF_CLANG   ?= clang
+BPF_CLANG19 ?= $(shell command -v clang-19 2>/dev/null)
+BPF_CFLAGS  := -O2 -g -target bpf -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
+BPF_OBJ_SRCS := $(sort $(wildcard tests/objects/*.bpf.c))
+BPF_OBJS := $(BPF_OBJ_SRCS:tests/objects/%.bpf.c=$(O)/objects/%.o)
+ifneq ($(BPF_CLANG19),)
+BPF_OBJS += $(BPF_OBJ_SRCS:tests/objects/%.bpf.c=$(O)/objects/v4/%.o)
+endif
+$(O)/objects/%.o: tests/objects/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(O)/objects/v4/%.o: tests/objects/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG19) $(BPF_CFLAGS) -mcpu=v4 -c $< -o $@
+test-build: $(BPF_OBJS)
+objects: $(BPF_OBJS)
+.PHONY: objects

@@ -336,6 +336,67 @@ out:
 	bpf_object__close(obj);
 }
 
+/* ---- per-call overhead of a JIT-compiled empty program (r0 = 0; exit) ---- */
+
+enum { PC_RUN_MEM, PC_RUN, PC_FUNC, NPC };
+static const char *const pc_name[NPC] = { "skep_prog_run_mem", "skep_prog_run", "skep_prog_func (direct call)" };
+static double percall_ns[NPC] = { -1, -1, -1 };
+static char percall_why[160];
+
+/* n calls of one entry point in a plain loop of its own (no call_fn indirection: the
+ * call as a host makes it); ns per call. */
+#define PERCALL_LOOP(name, call)                                                     \
+	static double name(skep_prog *p, skep_prog_fn fn, size_t n)                  \
+	{                                                                            \
+		struct skep_run_args a = { .r = { 0, 0 } };                          \
+		uint64_t r = 0;                                                      \
+		double t0 = now_ns();                                                \
+		(void)p, (void)fn, (void)a;                                          \
+		for (size_t i = 0; i < n; i++) {                                     \
+			skep_prog_fn f = fn;                                         \
+			asm volatile("" : "+r"(f)); /* as through a stored pointer */ \
+			call;                                                        \
+			asm volatile("" : : "r"(r) : "memory");                      \
+		}                                                                    \
+		return (now_ns() - t0) / n;                                          \
+	}
+PERCALL_LOOP(percall_run_mem, skep_prog_run_mem(p, mem, MEM_SIZE, &r))
+PERCALL_LOOP(percall_run, skep_prog_run(p, &a, &r))
+PERCALL_LOOP(percall_func, r = f(mem, MEM_SIZE))
+#undef PERCALL_LOOP
+
+static double (*const percall_round[NPC])(skep_prog *, skep_prog_fn, size_t) = {
+	percall_run_mem, percall_run, percall_func,
+};
+
+static void time_percall(void)
+{
+	static const struct skep_insn empty[] = {
+		{ BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0 },
+		{ BPF_JMP | BPF_EXIT, 0, 0, 0, 0 },
+	};
+	skep_prog *p = skep_prog_new();
+	skep_prog_fn fn = NULL;
+	int err = p ? skep_prog_set_engine(p, SKEP_ENGINE_JIT) : -ENOMEM;
+	if (!err)
+		err = skep_prog_load(p, empty, 2);
+	if (err || !(fn = skep_prog_func(p))) {
+		snprintf(percall_why, sizeof percall_why, "%s", p ? skep_prog_error(p) : "out of memory");
+		skep_prog_free(p);
+		return;
+	}
+	for (int k = 0; k < NPC; k++) {
+		size_t n = 1 << 16;
+		double v[ROUNDS];
+		while (percall_round[k](p, fn, n) * n < ROUND_NS / 4)
+			n *= 2;
+		for (int r = 0; r < ROUNDS; r++)
+			v[r] = percall_round[k](p, fn, n);
+		percall_ns[k] = best(v, ROUNDS);
+	}
+	skep_prog_free(p);
+}
+
 /* ---- JIT compile time ---- */
 
 #define NCOMPILE 2
@@ -564,6 +625,14 @@ static void report(FILE *f, const struct result *res, const char *toolchain, int
 				fprintf(f, "- %s, %s: %s\n", col_name[c2], benches[i].name, res[i].why[c2]);
 	}
 
+	fprintf(f, "\n## Skep JIT per-call overhead\n\n"
+		"An empty program (`r0 = 0; exit`) on the JIT, called in a plain loop from C (best of %d "
+		"rounds; the loop and the call included; skep_prog_run with r1..r5 = 0).\n\n| entry point | ns per call |\n|---|--:|\n", ROUNDS);
+	for (int k = 0; k < NPC; k++)
+		fprintf(f, "| %s | %s |\n", pc_name[k], fmt_ns(a, percall_ns[k]));
+	if (percall_why[0])
+		fprintf(f, "\nper-call n/a: %s\n", percall_why);
+
 	fprintf(f, "\n## Skep JIT compile time\n\n"
 		"| program size | load (validate + interpreter pre-decode) | JIT compile |\n|--:|--:|--:|\n");
 	for (int k = 0; k < NCOMPILE; k++)
@@ -642,6 +711,8 @@ int main(int argc, char **argv)
 		bad |= r->bad[0] != 0;
 	}
 
+	fprintf(stderr, "bench: per-call overhead\n");
+	time_percall();
 	fprintf(stderr, "bench: JIT compile time\n");
 	time_compile();
 

@@ -31,7 +31,15 @@ enum { OPI_TAIL_CALL = OP__COUNT + 1, OPI__COUNT };
 
 struct interp_code {
 	size_t n;
-	struct dinsn insns[];
+	struct dinsn insns[];     /* then one struct interp_cb per lddw of a callback */
+};
+
+/* What a lddw src=BPF_PSEUDO_FUNC loads in the interpreter (tagged EXEC_CB_INTERP):
+ * the program and code the callback belongs to and its entry (see exec_cb_call). */
+struct interp_cb {
+	struct skep_prog *prog;
+	const struct interp_code *code;
+	const struct dinsn *entry;
 };
 
 /* Unaligned, alias-anything access types for program loads and stores. */
@@ -149,14 +157,18 @@ mem_fault(struct skep_prog *p, const struct skep_prog *cur, const struct interp_
 int interp_prepare(struct skep_prog *p)
 {
 	const void *const *labels;
-	run_fast(NULL, NULL, NULL, NULL, &labels);
-	size_t bytes = sizeof(struct interp_code) + p->n * sizeof(struct dinsn);
+	run_fast(NULL, NULL, NULL, NULL, NULL, &labels);
+	size_t ncb = 0;
+	for (size_t i = 0; i < p->n; i++)
+		ncb += p->insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && p->insns[i].src == BPF_PSEUDO_FUNC;
+	size_t bytes = sizeof(struct interp_code) + p->n * sizeof(struct dinsn) + ncb * sizeof(struct interp_cb);
 	bytes = (bytes + 63) & ~(size_t)63;
 	struct interp_code *c = aligned_alloc(64, bytes);
 	if (!c)
 		return prog_fail(p, -ENOMEM, "out of memory decoding %zu instructions", p->n);
 	memset(c, 0, bytes);
 	c->n = p->n;
+	struct interp_cb *cb = (struct interp_cb *)&c->insns[p->n];
 	for (size_t i = 0; i < p->n; i++) {
 		const struct skep_insn *in = &p->insns[i];
 		struct dinsn *d = &c->insns[i];
@@ -170,6 +182,10 @@ int interp_prepare(struct skep_prog *p)
 		switch (op == OP_INVALID ? -1 : isa_ops[op].kind) {
 		case K_LDDW:
 			d->imm = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+			if (op == OP_LDDW_FUNC) {
+				*cb = (struct interp_cb){p, c, &c->insns[(long)i + 1 + in->imm]};
+				d->imm = EXEC_CB_INTERP | (uint64_t)(uintptr_t)cb++;
+			}
 			/* the second slot is never a jump target (validated): mark it unreachable */
 			i++;
 			c->insns[i].op = OP_INVALID;
@@ -210,9 +226,43 @@ int interp_run(struct skep_prog *p, const struct skep_run_args *args, int checke
 {
 	if (!p->interp)
 		return prog_fail(p, -EINVAL, "no program loaded");
-	if (checked)
-		return run_checked(p, p->interp, args, r0, NULL);
+	if (checked) {
+		struct skep_run_args wa;
+		struct skep_region *maps = prog_map_regions(p, args, &wa);  /* + the maps' memory */
+		struct hc_run hc;  /* helper calls' state (helper_check.c) */
+		hc_begin(&hc, args->r[0], 1);
+		int err = run_checked(p, p->interp, p->interp->insns, maps ? &wa : args, r0, NULL);
+		hc_end(&hc);
+		free(maps);
+		return err;
+	}
 	if (__atomic_load_n(&p->insn_count, __ATOMIC_RELAXED))
 		__atomic_store_n(&p->insn_count, 0, __ATOMIC_RELAXED);
-	return run_fast(p, p->interp, args, r0, NULL);
+	return run_fast(p, p->interp, p->interp->insns, args, r0, NULL);
+}
+
+int interp_callback(uint64_t fn, const struct skep_run_args *args, uint64_t *r0, char *msg,
+		    size_t msgsz)
+{
+	const struct interp_cb *cb = (const struct interp_cb *)(uintptr_t)(fn & ~EXEC_CB_MASK);
+	int err;
+	if (fn & EXEC_CB_CHECKED) {
+		struct hc_run hc;
+		hc_begin(&hc, 0, 0);
+		err = run_checked(cb->prog, cb->code, cb->entry, args, r0, NULL);
+		hc_end(&hc);
+	} else {
+		err = run_fast(cb->prog, cb->code, cb->entry, args, r0, NULL);
+	}
+	if (err && msgsz)
+		snprintf(msg, msgsz, "%s", cb->prog->err);
+	return err;
+}
+
+int interp_callback_valid(const struct interp_code *c, uint64_t fn)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (c->insns[i].op == OP_LDDW_FUNC && c->insns[i].imm == (fn & ~EXEC_CB_CHECKED))
+			return 1;
+	return 0;
 }

@@ -9,7 +9,7 @@
 
 /* p is the program run (errors, count and limit go there); cur and c, the program
  * executing now and its code, change with tail calls. */
-static int INTERP_FN(struct skep_prog *p, const struct interp_code *c,
+static int INTERP_FN(struct skep_prog *p, const struct interp_code *c, const struct dinsn *start,
 		     const struct skep_run_args *a, uint64_t *r0, const void *const **export)
 {
 	static const void *const labels[OPI__COUNT] = {
@@ -24,7 +24,7 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c,
 		return 0;
 	}
 
-	const struct dinsn *ip = c->insns;
+	const struct dinsn *ip = start;  /* c->insns, or a callback's entry */
 	const struct skep_prog *cur = p;
 	uint64_t reg[11];
 	struct {
@@ -177,7 +177,32 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c,
 		skep_helper_fn fn = IMM < cur->nhelpers ? cur->helpers[IMM] : NULL;
 		if (__builtin_expect(!fn, 0))
 			goto unbound;
+#if CHECKED
+		/* r1..r5 against the helper's prototype (helper_check.c) */
+		const struct hc_env he = {p, cur, c, a, stack[SKEP_MAX_CALL_DEPTH - 1 - depth],
+					  (size_t)(depth + 1) * SKEP_STACK_SIZE, (size_t)(ip - c->insns), 0, NULL};
+		int herr = helper_check(&he, (uint32_t)IMM, fn, &reg[1]);
+		if (__builtin_expect(herr != 0, 0)) {
+			SAVE_COUNT(count);
+			return herr;
+		}
+		/* helpers that call back into the program (exec_cb_*) learn the run's
+		 * memory from here, and report a failed callback run */
+		struct exec_run run;
+		run.args = a, run.stack = stack[SKEP_MAX_CALL_DEPTH - 1 - depth];
+		run.stack_size = (size_t)(depth + 1) * SKEP_STACK_SIZE;
+		run.err = 0, run.prev = exec_run_cur;
+		exec_run_cur = &run;
 		reg[0] = fn(reg[1], reg[2], reg[3], reg[4], reg[5]);
+		exec_run_cur = run.prev;
+		reg[0] = helper_checked_ret((uint32_t)IMM, fn, &reg[1], reg[0]);
+		if (__builtin_expect(run.err != 0, 0)) {
+			SAVE_COUNT(count);
+			return prog_fail(p, run.err, "insn %zu: in a callback: %s", (size_t)(ip - c->insns), run.msg);
+		}
+#else
+		reg[0] = fn(reg[1], reg[2], reg[3], reg[4], reg[5]);
+#endif
 		NEXT();
 	}
 	/* bpf-to-bpf call: a new frame with its own stack; r6-r9 saved for the caller */
@@ -223,11 +248,16 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c,
 		goto kfunc;
 
 	/* lddw: one decoded entry holding the 64-bit value; the second slot is skipped.
-	 * Pseudo sources (map fd, map value, ...) are resolved by the loader, which
-	 * rewrites the immediate before the program runs: here every form loads imm64. */
-	L_LDDW: L_LDDW_MAP_FD: L_LDDW_MAP_VALUE: L_LDDW_BTF_ID: L_LDDW_FUNC:
+	 * Map fd and map value sources were rewritten at load (src/helpers/maprefs.c);
+	 * the other forms load imm64, except callbacks below. */
+	L_LDDW: L_LDDW_MAP_FD: L_LDDW_MAP_VALUE: L_LDDW_BTF_ID:
 	L_LDDW_MAP_IDX: L_LDDW_MAP_IDX_VALUE:
 		DST = IMM;
+		ip += 2;
+		DISPATCH();
+	/* a callback: interp_prepare made IMM a tagged descriptor (exec.h) */
+	L_LDDW_FUNC:
+		DST = IMM | (CHECKED ? EXEC_CB_CHECKED : 0);
 		ip += 2;
 		DISPATCH();
 

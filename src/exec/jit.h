@@ -36,6 +36,7 @@ struct jit_image {
 	size_t nfuncs;
 	struct skep_jited_func *funcs; /* prologue/body/epilogue offsets per function */
 	int harden;
+	int block;                     /* entry takes a block (tail calls, ld_abs, runtime depth) */
 };
 
 /* Switches that turn single code-generation techniques off, for tests (both paths of
@@ -51,6 +52,10 @@ enum {
 	JIT_OFF_DIV_K = 1 << 7,     /* division by a constant as by a register (checks, no shifts) */
 	JIT_OFF_ALIGN = 1 << 8,     /* loop heads not aligned */
 	JIT_OFF_LEA = 1 << 9,       /* "r = s; r += t" not fused into a lea */
+	JIT_OFF_JINV = 1 << 10,     /* "if c goto +1; goto L" not turned into "if !c goto L" */
+	JIT_OFF_ADDR = 1 << 11,     /* "r = s; r += t; *(r + off)" not fused into [s + t + off] */
+	JIT_OFF_CMP8 = 1 << 12,     /* "r &= 0xff; if r < k" not a byte compare */
+	JIT_OFF_ZEXT = 1 << 13,     /* "w = w" after a 32-bit op on w still a mov */
 };
 extern unsigned jit_off;
 

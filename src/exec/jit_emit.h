@@ -79,14 +79,14 @@ static inline void x_rsib(struct xb *b, unsigned f, int r, int base, int index, 
 	e1(b, scale << 6 | (index & 7) << 3 | (base & 7));
 }
 
-/* lea r, [base + index + disp] (index < 0: none; index is never rsp) */
-static inline void x_lea(struct xb *b, unsigned w, int r, int base, int index, int32_t disp)
+/* op with a memory operand [base + index + disp] (index < 0: none; index is never rsp) */
+static inline void x_rmx(struct xb *b, unsigned f, int r, int base, int index, int32_t disp)
 {
 	if (index < 0) {
-		x_rm(b, w | 0x8d, r, base, disp);
+		x_rm(b, f, r, base, disp);
 		return;
 	}
-	x_op(b, w | 0x8d, r, index, base);
+	x_op(b, f, r, index, base);
 	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits8(disp) ? 1 : 2;
 	e1(b, mod << 6 | (r & 7) << 3 | 4);
 	e1(b, (index & 7) << 3 | (base & 7));
@@ -94,6 +94,12 @@ static inline void x_lea(struct xb *b, unsigned w, int r, int base, int index, i
 		e1(b, (uint8_t)disp);
 	else if (mod == 2)
 		e4(b, (uint32_t)disp);
+}
+
+/* lea r, [base + index + disp] */
+static inline void x_lea(struct xb *b, unsigned w, int r, int base, int index, int32_t disp)
+{
+	x_rmx(b, w | 0x8d, r, base, index, disp);
 }
 
 /* group-1 ALU with an immediate (digit: 0 add, 1 or, 4 and, 5 sub, 6 xor, 7 cmp) */

@@ -49,6 +49,8 @@ int jit_run(struct skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
 	const struct jit_image *img = p->jit;
 	if (__builtin_expect(!img, 0))
 		return prog_fail(p, -EINVAL, "the program is not JIT-compiled");
+	if (!img->block) /* nothing can fail and nothing reads the block */
+		return *r0 = img->entry(args->r[0], args->r[1], args->r[2], args->r[3], args->r[4], NULL), 0;
 	struct jit_block blk = {0, args->pkt, args->pkt ? args->pkt_len : 0, 0, 0, -1};
 	*r0 = img->entry(args->r[0], args->r[1], args->r[2], args->r[3], args->r[4], &blk);
 	if (__builtin_expect(blk.fault_insn >= 0, 0))

@@ -11,7 +11,13 @@
  * if it touches r10. 32-bit ALU uses 32-bit forms (the hardware zero-extends);
  * immediates stay in the instruction; compares sit right before their branch (fused);
  * division checks only for what can happen (a constant divisor needs none); "r = s;
- * r += t" becomes one lea. The kernel's JIT does the same minus the last two.
+ * r += t" becomes one lea. The kernel's JIT does the same minus the last two. Beyond
+ * one instruction at a time, with a liveness pass (registers read later) to prove a
+ * register dead: "r = s; r += t" that only addresses the next load or store folds into
+ * its operand ([s + t + off]); "r &= 0xff" feeding only an unsigned compare with a
+ * byte is a byte compare; "if c goto +1; goto L" is "if !c goto L"; "w = w" after a
+ * 32-bit op on w is nothing. Each technique has a JIT_OFF_* switch (jit.h) and applies
+ * only where no jump lands inside its pattern.
  *
  * Code size: jumps are rel8 when they reach. Passes repeat until every label stays put:
  * each pass lays jumps out with the offsets of the pass before, sizes only shrink, so
@@ -72,7 +78,9 @@ struct jc {
 	int rtdepth;          /* call depth has no static bound: counted at run time */
 	unsigned off;         /* JIT_OFF_* (measurements) */
 	uint8_t *loop;        /* per instruction: T_TARGET, T_LOOP */
-	int skip;             /* the next instruction was folded into this one */
+	int skip;             /* instructions after this one folded into it */
+	uint16_t *live;       /* per instruction: BPF registers live after it (bit per reg) */
+	int cmp8;             /* the next compare reads only the low byte (byte_cmp) */
 	uint8_t *sticky;      /* per instruction: its jump stays rel32 (alignment phase) */
 	uint32_t *lsize;      /* per loop head: code bytes of its loop (alignment phase) */
 	int align;            /* alignment phase: loop heads start on LOOP_ALIGN bytes */
@@ -499,13 +507,20 @@ static const uint8_t jcc_tab[16] = {
 	[BPF_JSLE >> 4] = CC_LE, [BPF_JSET >> 4] = CC_NE,
 };
 
-static void jcond(struct jc *j, const struct skep_insn *in, size_t target)
+static void jcond(struct jc *j, const struct skep_insn *in, size_t target, int inv)
 {
 	struct xb *b = &j->b;
 	unsigned w = BPF_CLASS(in->code) == BPF_JMP ? W : 0;
 	int bop = BPF_OP(in->code), d = xreg[in->dst];
 	int set = bop == BPF_JSET;
-	if (BPF_SRC(in->code) == BPF_X) {
+	if (j->cmp8) { /* the register's low byte against an 8-bit immediate */
+		if (in->imm == 0 && !set) {
+			x_rr(b, BYTE | 0x84, d, d);
+		} else {
+			x_rr(b, BYTE | (set ? 0xf6 : 0x80), set ? 0 : 7, d);
+			e1(b, (uint8_t)in->imm);
+		}
+	} else if (BPF_SRC(in->code) == BPF_X) {
 		x_rr(b, w | (set ? 0x85 : 0x39), xreg[in->src], d);
 	} else if ((j->harden || (j->off & JIT_OFF_IMM)) && in->imm) {
 		if (j->harden)
@@ -527,12 +542,12 @@ static void jcond(struct jc *j, const struct skep_insn *in, size_t target)
 	}
 	if (j->off & JIT_OFF_FUSION)
 		e1(b, 0x90);
-	jump(j, jcc_tab[bop >> 4], target);
+	jump(j, jcc_tab[bop >> 4] ^ inv, target); /* cc ^ 1: the opposite condition */
 }
 
 /* ---- memory ---- */
 
-static void ldx(struct jc *j, enum isa_op op, int d, int s, int16_t off)
+static void ldx(struct jc *j, enum isa_op op, int d, int s, int x, int32_t off)
 {
 	static const unsigned form[] = {
 		[0] = OPC2 | 0xb6, [1] = OPC2 | 0xb7, [2] = 0x8b, [3] = W | 0x8b,
@@ -548,32 +563,32 @@ static void ldx(struct jc *j, enum isa_op op, int d, int s, int16_t off)
 	case OP_LDXSX_s16: k = 5; break;
 	default: k = 6; break;
 	}
-	x_rm(&j->b, form[k], d, s, off);
+	x_rmx(&j->b, form[k], d, s, x, off);
 }
 
 static const unsigned stx_form[4] = {[BPF_W >> 3] = 0x89, [BPF_H >> 3] = P66 | 0x89,
 				     [BPF_B >> 3] = BYTE | 0x88, [BPF_DW >> 3] = W | 0x89};
 
-static void st_imm(struct jc *j, const struct skep_insn *in)
+static void st_imm(struct jc *j, const struct skep_insn *in, int d, int x, int32_t off)
 {
 	struct xb *b = &j->b;
-	int sz = BPF_SIZE(in->code), d = xreg[in->dst];
+	int sz = BPF_SIZE(in->code);
 	if (j->harden && in->imm) {
 		blind(j, sz == BPF_DW ? W : 0, R10, in->imm);
-		x_rm(b, stx_form[sz >> 3], R10, d, in->off);
+		x_rmx(b, stx_form[sz >> 3], R10, d, x, off);
 		return;
 	}
 	switch (sz) {
 	case BPF_B:
-		x_rm(b, 0xc6, 0, d, in->off);
+		x_rmx(b, 0xc6, 0, d, x, off);
 		e1(b, (uint8_t)in->imm);
 		break;
 	case BPF_H:
-		x_rm(b, P66 | 0xc7, 0, d, in->off);
+		x_rmx(b, P66 | 0xc7, 0, d, x, off);
 		e2(b, (uint16_t)in->imm);
 		break;
 	default:
-		x_rm(b, (sz == BPF_DW ? W : 0) | 0xc7, 0, d, in->off);
+		x_rmx(b, (sz == BPF_DW ? W : 0) | 0xc7, 0, d, x, off);
 		e4(b, (uint32_t)in->imm);
 	}
 }
@@ -721,6 +736,88 @@ static int lea_pair(struct jc *j, size_t i, const struct fn *fn)
 	return 0;
 }
 
+/* Is instruction i a register move that, with the add after it, only forms the address
+ * of the memory access after that: "r = s; r += t; ... *(r + off) ...", with r
+ * overwritten by that load or dead after it, neither later instruction a jump target?
+ * Then the access takes [s + t + off] and the move and the add vanish. The store's
+ * value must not be r itself. */
+static int addr_triple(struct jc *j, size_t i, const struct fn *fn, int32_t *disp)
+{
+	if ((j->off & JIT_OFF_ADDR) || !j->live || i + 2 >= fn->end || (j->loop[i + 2] & T_TARGET) ||
+	    j->op[i] != OP_MOV64_REG || !lea_pair(j, i, fn))
+		return 0;
+	const struct skep_insn *in = &j->in[i], *m = in + 2;
+	int r = in->dst, kind = isa_ops[j->op[i + 2]].kind;
+	if (kind == K_LDX) {
+		if (m->src != r || (m->dst != r && (j->live[i + 2] >> r & 1)))
+			return 0;
+	} else if (kind == K_STX || kind == K_ST) {
+		if (BPF_MODE(m->code) != BPF_MEM || m->dst != r || (kind == K_STX && m->src == r) ||
+		    (j->live[i + 2] >> r & 1))
+			return 0;
+	} else {
+		return 0;
+	}
+	int64_t d = (int64_t)m->off + (BPF_SRC(in[1].code) == BPF_X ? 0 : (int64_t)in[1].imm);
+	if (!fits32(d))
+		return 0;
+	*disp = (int32_t)d;
+	return 1;
+}
+
+/* Is instruction i "r &= 0xff" whose result only an unsigned compare with a byte
+ * constant right after it reads (r dead after it, the compare no jump target)? Then the
+ * compare takes r's low byte (cmp r8, imm8) and the mask has no code. */
+static int byte_cmp(struct jc *j, size_t i, const struct fn *fn)
+{
+	if ((j->off & (JIT_OFF_CMP8 | JIT_OFF_IMM)) || j->harden || !j->live || i + 1 >= fn->end ||
+	    (j->loop[i + 1] & T_TARGET) || (j->op[i] != OP_AND32_IMM && j->op[i] != OP_AND64_IMM))
+		return 0;
+	const struct skep_insn *in = &j->in[i], *nx = in + 1;
+	if (in->imm != 0xff || isa_ops[j->op[i + 1]].kind != K_JCOND || BPF_SRC(nx->code) != BPF_K ||
+	    nx->dst != in->dst || (j->live[i + 1] >> in->dst & 1))
+		return 0;
+	switch (BPF_OP(nx->code)) {
+	case BPF_JSET:
+		return 1; /* (r & 0xff) & imm == r8 & (imm & 0xff) */
+	case BPF_JEQ: case BPF_JNE: case BPF_JGT: case BPF_JGE: case BPF_JLT: case BPF_JLE:
+		return nx->imm >= 0 && nx->imm <= 0xff;
+	default:
+		return 0;
+	}
+}
+
+/* Is instruction i "w = w" right after (and not a jump target after) an instruction
+ * that left the register's upper half zero: a 32-bit ALU op or move, or a load of at
+ * most 32 bits? Then it has nothing to do. */
+static int zext_done(struct jc *j, size_t i, const struct fn *fn)
+{
+	if ((j->off & JIT_OFF_ZEXT) || i == fn->start || (j->loop[i] & T_TARGET) || j->op[i - 1] == OP_INVALID)
+		return 0;
+	const struct skep_insn *pv = &j->in[i - 1];
+	if (pv->dst != j->in[i].dst)
+		return 0;
+	switch (isa_ops[j->op[i - 1]].kind) {
+	case K_ALU: case K_NEG: case K_MOV:
+		return BPF_CLASS(pv->code) == BPF_ALU;
+	case K_LDX:
+		return BPF_MODE(pv->code) == BPF_MEM && BPF_SIZE(pv->code) != BPF_DW;
+	default:
+		return 0;
+	}
+}
+
+/* Is instruction i a conditional jump over an unconditional one ("if c goto +1; goto
+ * L") that is not a jump target? Then the pair is "if !c goto L". */
+static int jump_over(struct jc *j, size_t i, const struct fn *fn, size_t *to)
+{
+	if ((j->off & JIT_OFF_JINV) || i + 1 >= fn->end || j->in[i].off != 1 ||
+	    (j->op[i + 1] != OP_JA && j->op[i + 1] != OP_GOTOL) || (j->loop[i + 1] & T_TARGET))
+		return 0;
+	*to = target_of(&j->in[i + 1], i + 1, j->op[i + 1]);
+	return 1;
+}
+
 static void insn(struct jc *j, size_t i, size_t f)
 {
 	struct xb *b = &j->b;
@@ -731,9 +828,12 @@ static void insn(struct jc *j, size_t i, size_t f)
 	int d = xreg[in->dst <= 10 ? in->dst : 0];
 	int s = xreg[in->src <= 10 ? in->src : 0]; /* src is a selector for some ops */
 	int bop = BPF_OP(in->code);
+	int32_t adisp;
 	switch (isa_ops[op].kind) {
 	case K_ALU:
-		if (bop == BPF_DIV || bop == BPF_MOD) {
+		if (byte_cmp(j, i, fn)) {
+			j->cmp8 = 1;
+		} else if (bop == BPF_DIV || bop == BPF_MOD) {
 			if (BPF_SRC(in->code) == BPF_X)
 				div_x(j, bop == BPF_MOD, in->off == 1, w, d, s);
 			else if (j->off & JIT_OFF_DIV_K) {
@@ -757,7 +857,18 @@ static void insn(struct jc *j, size_t i, size_t f)
 		x_rr(b, w | 0xf7, 3, d);
 		break;
 	case K_MOV:
-		if (BPF_SRC(in->code) == BPF_X && d != s && lea_pair(j, i, fn)) {
+		if (BPF_SRC(in->code) == BPF_X && d != s && addr_triple(j, i, fn, &adisp)) {
+			/* r = s; r += t; load/store through r: one access at [s + t + off] */
+			const struct skep_insn *nx = &in[1], *m = &in[2];
+			int add_reg = BPF_SRC(nx->code) == BPF_X;
+			int t = add_reg ? (nx->src == in->dst ? s : xreg[nx->src]) : -1;
+			switch (isa_ops[j->op[i + 2]].kind) {
+			case K_LDX: ldx(j, j->op[i + 2], xreg[m->dst], s, t, adisp); break;
+			case K_STX: x_rmx(b, stx_form[BPF_SIZE(m->code) >> 3], xreg[m->src], s, t, adisp); break;
+			default: st_imm(j, m, s, t, adisp); break;
+			}
+			j->skip = 2;
+		} else if (BPF_SRC(in->code) == BPF_X && d != s && lea_pair(j, i, fn)) {
 			/* r = s; r += t / imm: one lea */
 			const struct skep_insn *nx = &in[1];
 			int add_reg = BPF_SRC(nx->code) == BPF_X;
@@ -765,7 +876,7 @@ static void insn(struct jc *j, size_t i, size_t f)
 			x_lea(b, w, d, s, t, add_reg ? 0 : nx->imm);
 			j->skip = 1;
 		} else if (BPF_SRC(in->code) == BPF_X) {
-			if (w == 0 || d != s)
+			if ((w == 0 || d != s) && !(d == s && zext_done(j, i, fn)))
 				x_rr(b, w | 0x89, s, d);
 		} else if (j->off & JIT_OFF_SHORT_IMM) {
 			x_movabs(b, d, w ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm);
@@ -820,9 +931,14 @@ static void insn(struct jc *j, size_t i, size_t f)
 		break;
 	}
 	case K_JCOND: {
-		size_t t = i + 1 + (size_t)(int64_t)in->off;
-		if (t != i + 1)
-			jcond(j, in, t);
+		size_t t = i + 1 + (size_t)(int64_t)in->off, to;
+		if (jump_over(j, i, fn, &to)) {
+			jcond(j, in, to, 1);
+			j->skip = 1;
+		} else if (t != i + 1) {
+			jcond(j, in, t, 0);
+		}
+		j->cmp8 = 0;
 		break;
 	}
 	case K_CALL:
@@ -879,10 +995,10 @@ static void insn(struct jc *j, size_t i, size_t f)
 		break;
 	}
 	case K_LDX:
-		ldx(j, op, d, s, in->off);
+		ldx(j, op, d, s, -1, in->off);
 		break;
 	case K_ST:
-		st_imm(j, in);
+		st_imm(j, in, d, -1, in->off);
 		break;
 	case K_STX:
 		x_rm(b, stx_form[BPF_SIZE(in->code) >> 3], s, d, in->off);
@@ -976,7 +1092,7 @@ static int emit_pass(struct jc *j)
 			j->lab[i] = (uint32_t)j->b.len;
 			j->anchor = i;
 			if (j->skip)
-				j->skip = 0;
+				j->skip--;
 			else if (j->op[i] != OP_INVALID)
 				insn(j, i, f);
 		}
@@ -1188,6 +1304,82 @@ static int analyze(struct jc *j)
 	return 0;
 }
 
+/* Registers an instruction reads and writes, for liveness. Anything unusual (atomics,
+ * tail calls, ld_abs/ld_ind) reads every register and writes none: never wrong. */
+enum { ALL_REGS = 0x7ff, ARG_REGS = 0x3e };
+
+static void use_def(const struct skep_insn *in, enum isa_op op, unsigned *use, unsigned *def)
+{
+	unsigned d = 1u << in->dst, s = 1u << in->src, x = BPF_SRC(in->code) == BPF_X;
+	*use = *def = 0;
+	switch (isa_ops[op].kind) {
+	case K_ALU: *use = d | (x ? s : 0); *def = d; break;
+	case K_NEG: case K_END: *use = *def = d; break;
+	case K_MOV: *use = x ? s : 0; *def = d; break;
+	case K_MOVSX: case K_LDX: *use = s; *def = d; break;
+	case K_LDDW: *def = d; break;
+	case K_ST: *use = d; break;
+	case K_STX: *use = d | s; break;
+	case K_JA: break;
+	case K_JCOND: *use = d | (x ? s : 0); break;
+	case K_EXIT: *use = 1; break;
+	case K_CALL:
+		if (op == OP_CALL && (uint32_t)in->imm == SKEP_HELPER_TAIL_CALL)
+			*use = ALL_REGS;
+		else
+			*use = ARG_REGS, *def = ARG_REGS | 1; /* r1..r5 read, r0..r5 clobbered */
+		break;
+	default: *use = ALL_REGS; break;
+	}
+}
+
+/* Backward dataflow per function to a fixed point: live[i] = registers read on some
+ * path after instruction i before being written. Passes run backwards, so a few
+ * suffice for real loop nests; the cap bounds compile time on contrived ones. */
+enum { LIVE_PASSES = 32 };
+
+static int liveness(struct jc *j)
+{
+	uint16_t *in_ = calloc(j->n + 1, sizeof *in_);
+	j->live = calloc(j->n, sizeof *j->live);
+	if (!in_ || !j->live) {
+		free(in_);
+		return -ENOMEM;
+	}
+	for (size_t f = 0; f < j->nfns; f++) {
+		const struct fn *fn = &j->fns[f];
+		int changed = 1;
+		for (int pass = 0; changed && pass < LIVE_PASSES; pass++) {
+			changed = 0;
+			for (size_t i = fn->end; i-- > fn->start;) {
+				enum isa_op op = j->op[i];
+				if (op == OP_INVALID)
+					continue;
+				const struct skep_insn *x = &j->in[i];
+				int kind = isa_ops[op].kind;
+				size_t next = i + (kind == K_LDDW ? 2 : 1);
+				unsigned out = 0, use, def;
+				if (kind == K_JA || kind == K_JCOND)
+					out |= in_[target_of(x, i, op)];
+				if (kind != K_JA && kind != K_EXIT && next < fn->end)
+					out |= in_[next];
+				use_def(x, op, &use, &def);
+				unsigned li = use | (out & ~def);
+				j->live[i] = (uint16_t)out;
+				if (li != in_[i]) {
+					in_[i] = (uint16_t)li;
+					changed = 1;
+				}
+			}
+		}
+		if (changed) /* no fixed point yet: call everything live, which is never wrong */
+			for (size_t i = fn->start; i < fn->end; i++)
+				j->live[i] = ALL_REGS;
+	}
+	free(in_);
+	return 0;
+}
+
 static void jc_free(struct jc *j)
 {
 	free(j->op);
@@ -1195,6 +1387,7 @@ static void jc_free(struct jc *j)
 	free(j->loop);
 	free(j->sticky);
 	free(j->lsize);
+	free(j->live);
 	free(j->fns);
 	free(j->lab);
 	free(j->prev);
@@ -1220,6 +1413,8 @@ static int build(struct jc *j, struct jit_image **out)
 	int err = analyze(j);
 	if (err)
 		return err;
+	if ((~j->off & (JIT_OFF_ADDR | JIT_OFF_CMP8)) && liveness(j))
+		return prog_fail(p, -ENOMEM, "out of memory compiling");
 	if (getrandom(&j->rnd, sizeof j->rnd, GRND_NONBLOCK) != sizeof j->rnd)
 		j->rnd = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)j;
 	j->rnd |= 1;
@@ -1305,6 +1500,7 @@ static int build(struct jc *j, struct jit_image **out)
 	img->entry = (jit_entry_fn)(void *)(mem + img->entry_off);
 	img->fast = (skep_prog_fn)(void *)mem;
 	img->harden = j->harden;
+	img->block = j->block;
 	*out = img;
 	return 0;
 }

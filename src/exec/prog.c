@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "jit.h"
 
 int prog_fail(struct skep_prog *p, int err, const char *fmt, ...)
 {
@@ -37,6 +38,7 @@ void skep_prog_free(skep_prog *p)
 		return;
 	drop_jit(p);
 	interp_free(p->interp);
+	prog_release_maps(p);
 	free(p->helpers);
 	free(p->insns);
 	free(p);
@@ -92,10 +94,15 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 	p->n = n;
 	p->insn_count = 0;
 	p->fallback[0] = 0;
-	err = interp_prepare(p);
+	err = progtype_rewrite(p) ?: prog_resolve_maps(p);
+	if (!err)
+		err = prog_bind_helpers(p);
+	if (!err)
+		err = interp_prepare(p);
 	if (!err && p->engine == SKEP_ENGINE_JIT)
 		err = jit_or_fallback(p);
 	if (err) {
+		prog_release_maps(p);
 		free(p->insns);
 		p->insns = NULL;
 		p->n = 0;
@@ -158,10 +165,19 @@ int skep_prog_set_helper(skep_prog *p, uint32_t id, skep_helper_fn fn)
 
 void skep_prog_set_insn_limit(skep_prog *p, uint64_t limit) { p->insn_limit = limit; }
 
-int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
+/* A JIT-compiled program that needs no per-run block (no tail calls, ld_abs/ld_ind or
+ * unbounded call depth) cannot fail: the per-call fast path calls its code directly. */
+static inline const struct jit_image *jit_direct(const skep_prog *p)
 {
-	if (__builtin_expect(p->engine == SKEP_ENGINE_JIT && p->jit != NULL, 1))
-		return jit_run(p, args, r0);  /* the per-call fast path */
+	const struct jit_image *img = p->jit;
+	return p->engine == SKEP_ENGINE_JIT && img && !img->block ? img : NULL;
+}
+
+/* Every other case, out of line so the fast path needs no frame. */
+static __attribute__((noinline)) int run_slow(skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
+{
+	if (p->engine == SKEP_ENGINE_JIT && p->jit != NULL)
+		return jit_run(p, args, r0);
 	if (!p->interp)
 		return prog_fail(p, -EINVAL, "no program loaded");
 	switch (p->engine) {
@@ -181,7 +197,18 @@ int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
 	}
 }
 
-int skep_prog_run_mem(skep_prog *p, void *mem, size_t len, uint64_t *r0)
+int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0)
+{
+	const struct jit_image *img = jit_direct(p);
+	if (__builtin_expect(img != NULL, 1)) {
+		*r0 = img->entry(args->r[0], args->r[1], args->r[2], args->r[3], args->r[4], NULL);
+		return 0;
+	}
+	return run_slow(p, args, r0);
+}
+
+/* Out of line, so the fast path below needs no frame for the run arguments. */
+static __attribute__((noinline)) int run_mem_slow(skep_prog *p, void *mem, size_t len, uint64_t *r0)
 {
 	struct skep_region region = {mem, len, 1};
 	struct skep_run_args a = {
@@ -191,7 +218,17 @@ int skep_prog_run_mem(skep_prog *p, void *mem, size_t len, uint64_t *r0)
 		.pkt = mem,
 		.pkt_len = len,
 	};
-	return skep_prog_run(p, &a, r0);
+	return run_slow(p, &a, r0);
+}
+
+int skep_prog_run_mem(skep_prog *p, void *mem, size_t len, uint64_t *r0)
+{
+	const struct jit_image *img = jit_direct(p);
+	if (__builtin_expect(img != NULL, 1)) {
+		*r0 = img->entry((uint64_t)(uintptr_t)mem, len, 0, 0, 0, NULL);
+		return 0;
+	}
+	return run_mem_slow(p, mem, len, r0);
 }
 
 uint64_t skep_prog_insn_count(const skep_prog *p)

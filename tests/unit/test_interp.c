@@ -137,8 +137,9 @@ static void test_alu(void)
 	expect("neg64", (uint64_t)-5, P(BPF_MOV64_IMM(R0, 5), BPF_NEG64(R0), BPF_EXIT_INSN()));
 	expect("neg32", 0xfffffffbull, P(BPF_MOV64_IMM(R0, 5), BPF_NEG32(R0), BPF_EXIT_INSN()));
 	expect("lddw", 0x8000000000000001ull, P(BPF_LD_IMM64(R0, 0x8000000000000001ull), BPF_EXIT_INSN()));
+	/* (map sources are resolved at load: test_helpers) */
 	expect("lddw with a pseudo source loads imm64", 0x0000000700000005ull,
-	       P(BPF_LD_IMM64_RAW(R0, BPF_PSEUDO_MAP_VALUE, 0x0000000700000005ull), BPF_EXIT_INSN()));
+	       P(BPF_LD_IMM64_RAW(R0, BPF_PSEUDO_BTF_ID, 0x0000000700000005ull), BPF_EXIT_INSN()));
 }
 
 static void test_shifts(void)

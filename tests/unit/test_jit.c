@@ -377,6 +377,507 @@ static void test_lea(void)
 	free(b.v);
 }
 
+/* Code offsets of a JIT-compiled program: does instruction i's code also cover the k
+ * instructions after it (they emit nothing of their own)? -1 if it does not compile. */
+static int folded(const struct skep_insn *v, size_t n, size_t i, size_t k)
+{
+	int e;
+	struct skep_jited jd;
+	skep_prog *p = make(v, n, SKEP_ENGINE_JIT, 0, &e);
+	int r = -1;
+	if (!e && !skep_prog_jited(p, &jd) && i + k + 1 <= jd.n) {
+		r = 1;
+		for (size_t m = 1; m <= k; m++)
+			r &= jd.insn_off[i + m] == jd.insn_off[i + m + 1];
+	}
+	skep_prog_free(p);
+	return r;
+}
+
+/* "x = p; x += q; ... *(x + off) ..." is one access at [p + q + off] when x is
+ * overwritten by the load or dead after it: loads of every size and sign, stores,
+ * store-immediates, an immediate addend, the stack through r10; and the cases that
+ * must keep the move and the add (x read afterwards, x stored, a jump into the middle). */
+static void test_addr(void)
+{
+	struct pb b = {0};
+	char name[128];
+	int bad = 0, checks = 0;
+	static const int regs[] = {0, 3, 4, 1, 6, 9, 2, 5};
+	static const uint8_t sizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
+	for (size_t xi = 0; xi < 8 && !bad; xi++)
+		for (size_t pi = 0; pi < 8 && !bad; pi++) {
+			int x = regs[xi], pr = regs[pi];
+			if (x == pr)
+				continue;
+			int q = regs[(pi + 1 + xi) % 8] == x ? regs[(pi + 2 + xi) % 8] : regs[(pi + 1 + xi) % 8];
+			if (q == pr)
+				q = regs[(pi + 3) % 8] == x ? regs[(pi + 4) % 8] : regs[(pi + 3) % 8];
+			int d = 0;
+			while (d == x || d == pr || d == q)
+				d++;
+			int base = 9;
+			while (base == x || base == pr || base == q || base == d)
+				base--;
+			int off = 0;
+			prog_start(&b, base);
+			for (int order = 0; order < 2; order++) { /* x = p; x += q, or x = q; x += p */
+				int m1 = order ? q : pr, m2 = order ? pr : q;
+				for (size_t z = 0; z < 4; z++) {
+					int sx; /* plain and sign-extending loads */
+					for (sx = 0; sx < (sizes[z] == BPF_DW ? 1 : 2); sx++) {
+						struct skep_insn ld = sx ? BPF_LDX_MEMSX(sizes[z], x, x, 5) : BPF_LDX_MEM(sizes[z], x, x, 5);
+						/* into x itself */
+						case_head(&b, base);
+						add(&b, BPF_MOV64_REG(pr, base));
+						add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+						add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 64));
+						add(&b, BPF_MOV64_REG(x, m1));
+						add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+						add(&b, ld);
+						add(&b, BPF_MOV64_IMM(pr, 0));
+						case_tail(&b, base, &off);
+						/* into d, x dead (overwritten) after */
+						case_head(&b, base);
+						add(&b, BPF_MOV64_REG(pr, base));
+						add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+						add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 128));
+						add(&b, BPF_MOV64_REG(x, m1));
+						add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+						ld.dst = (uint8_t)d;
+						ld.off = -3;
+						add(&b, ld);
+						add(&b, BPF_MOV64_IMM(x, 7));
+						add(&b, BPF_MOV64_IMM(pr, 0));
+						case_tail(&b, base, &off);
+						/* into d, x live after: keeps its value */
+						case_head(&b, base);
+						add(&b, BPF_MOV64_REG(pr, base));
+						add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+						add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 200));
+						add(&b, BPF_MOV64_REG(x, m1));
+						add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+						add(&b, ld);
+						add(&b, BPF_ALU64_REG(BPF_SUB, x, pr)); /* = q */
+						add(&b, BPF_MOV64_IMM(pr, 0));
+						case_tail(&b, base, &off);
+						/* into the pointer register itself */
+						case_head(&b, base);
+						add(&b, BPF_MOV64_REG(pr, base));
+						add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+						add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 16));
+						add(&b, BPF_MOV64_REG(x, m1));
+						add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+						ld.dst = (uint8_t)pr;
+						add(&b, ld);
+						add(&b, BPF_MOV64_IMM(x, 0));
+						case_tail(&b, base, &off);
+					}
+					/* store of d, x dead after; then read back */
+					case_head(&b, base);
+					add(&b, BPF_MOV64_REG(pr, base));
+					add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+					add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 1024 + 256 * order));
+					add(&b, BPF_MOV64_REG(x, m1));
+					add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+					add(&b, BPF_STX_MEM(sizes[z], x, d, 3));
+					add(&b, BPF_MOV64_IMM(x, 0));
+					add(&b, BPF_ALU64_REG(BPF_ADD, pr, q));
+					add(&b, BPF_LDX_MEM(BPF_DW, q, pr, 0));
+					add(&b, BPF_MOV64_IMM(pr, 0));
+					case_tail(&b, base, &off);
+					/* store of the value q (also an address operand) */
+					case_head(&b, base);
+					add(&b, BPF_MOV64_REG(pr, base));
+					add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+					add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 1100 + 256 * order));
+					add(&b, BPF_MOV64_REG(x, m1));
+					add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+					add(&b, BPF_STX_MEM(sizes[z], x, q, -2));
+					add(&b, BPF_MOV64_IMM(x, 0));
+					add(&b, BPF_MOV64_IMM(pr, 0));
+					case_tail(&b, base, &off);
+					/* store-immediate, x dead after */
+					case_head(&b, base);
+					add(&b, BPF_MOV64_REG(pr, base));
+					add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+					add(&b, BPF_MOV64_IMM(q, 8 * (int)z + 1200 + 256 * order));
+					add(&b, BPF_MOV64_REG(x, m1));
+					add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+					add(&b, BPF_ST_MEM(sizes[z], x, 1, imms[z * 4 + 1]));
+					add(&b, BPF_MOV64_IMM(x, 0));
+					add(&b, BPF_MOV64_IMM(pr, 0));
+					case_tail(&b, base, &off);
+				}
+				/* the stored value is x itself: the address must exist */
+				case_head(&b, base);
+				add(&b, BPF_MOV64_REG(pr, base));
+				add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+				add(&b, BPF_MOV64_IMM(q, 1500));
+				add(&b, BPF_MOV64_REG(x, m1));
+				add(&b, BPF_ALU64_REG(BPF_ADD, x, m2));
+				add(&b, BPF_STX_MEM(BPF_DW, x, x, 8));
+				add(&b, BPF_LDX_MEM(BPF_DW, d, x, 8));
+				add(&b, BPF_ALU64_REG(BPF_SUB, d, pr)); /* = q */
+				add(&b, BPF_ST_MEM(BPF_DW, x, 8, 0));
+				add(&b, BPF_MOV64_IMM(x, 0));
+				add(&b, BPF_MOV64_IMM(pr, 0));
+				case_tail(&b, base, &off);
+			}
+			/* an immediate addend: x = p; x += imm; load */
+			for (size_t k = 0; k < 4; k++) {
+				static const int32_t adds[] = {0, 24, 1000, -8};
+				case_head(&b, base);
+				add(&b, BPF_MOV64_REG(pr, base));
+				add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384 + 64));
+				add(&b, BPF_MOV64_REG(x, pr));
+				add(&b, BPF_ALU64_IMM(BPF_ADD, x, adds[k]));
+				add(&b, BPF_LDX_MEM(BPF_DW, d, x, -4));
+				add(&b, BPF_MOV64_REG(x, pr));
+				add(&b, BPF_ALU64_IMM(BPF_ADD, x, adds[k]));
+				add(&b, BPF_STX_MEM(BPF_W, x, d, 16));
+				add(&b, BPF_MOV64_IMM(x, 0));
+				add(&b, BPF_MOV64_IMM(pr, 0));
+				case_tail(&b, base, &off);
+			}
+			/* the stack: x = r10; x += q (negative) / imm */
+			case_head(&b, base);
+			add_lddw(&b, d, 0x1122334455667788);
+			add(&b, BPF_STX_MEM(BPF_DW, 10, d, -24));
+			add(&b, BPF_MOV64_IMM(q, -32));
+			add(&b, BPF_MOV64_REG(x, 10));
+			add(&b, BPF_ALU64_REG(BPF_ADD, x, q));
+			add(&b, BPF_LDX_MEM(BPF_W, d, x, 12));
+			add(&b, BPF_MOV64_REG(x, q));
+			add(&b, BPF_ALU64_REG(BPF_ADD, x, 10));
+			add(&b, BPF_ST_MEM(BPF_H, x, 8, 0x7777));
+			add(&b, BPF_MOV64_REG(x, 10));
+			add(&b, BPF_ALU64_IMM(BPF_ADD, x, -16));
+			add(&b, BPF_LDX_MEM(BPF_DW, x, x, -8));
+			case_tail(&b, base, &off);
+			/* a jump onto the add, and one onto the access: both keep their code */
+			case_head(&b, base);
+			add(&b, BPF_MOV64_REG(pr, base));
+			add(&b, BPF_ALU64_IMM(BPF_ADD, pr, 16384));
+			add(&b, BPF_MOV64_IMM(q, 40));
+			add(&b, BPF_MOV64_REG(x, pr));
+			add(&b, BPF_JMP_A(1));
+			add(&b, BPF_MOV64_REG(x, q));   /* skipped */
+			add(&b, BPF_ALU64_REG(BPF_ADD, x, q));
+			add(&b, BPF_LDX_MEM(BPF_DW, d, x, 0));
+			add(&b, BPF_MOV64_REG(x, pr));
+			add(&b, BPF_ALU64_IMM(BPF_ADD, x, 48));
+			add(&b, BPF_JMP_A(2));
+			add(&b, BPF_MOV64_REG(x, q));   /* skipped */
+			add(&b, BPF_ALU64_REG(BPF_ADD, x, q));
+			add(&b, BPF_LDX_MEM(BPF_DW, x, x, 0));
+			add(&b, BPF_MOV64_IMM(pr, 0));
+			case_tail(&b, base, &off);
+			if (off > 16000) {
+				fprintf(stderr, "test_addr: result area overflow (%d)\n", off);
+				abort();
+			}
+			prog_end(&b);
+			for (size_t k = 16384; k < sizeof grid_mem; k++)
+				grid_mem[k] = (uint8_t)(k * 13 + 5);
+			snprintf(name, sizeof name, "addr/x r%d, p r%d, q r%d", x, pr, q);
+			bad = !grid_run(&b, name, 0, &checks);
+			if (!bad) {
+				jit_off = JIT_OFF_ADDR;
+				snprintf(name, sizeof name, "addr/x r%d, p r%d, q r%d (fusion off)", x, pr, q);
+				bad = !grid_run(&b, name, 0, &checks);
+				jit_off = 0;
+			}
+			memset(grid_mem, 0, sizeof grid_mem);
+		}
+	CHECK(!bad, "addr/mov+add+access fused into one access", "see above (%d programs)", checks);
+
+	/* where it applies and where it must not: by the code offsets */
+	static const struct {
+		const char *name;
+		int want;  /* 1: the add and the access have no code of their own */
+		struct skep_insn v[8];
+	} shapes[] = {
+		{"load into x", 1, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_LDX_MEM(BPF_B, 2, 2, 0),
+				    BPF_MOV64_REG(0, 2), BPF_EXIT_INSN()}},
+		{"load, x dead", 1, {BPF_MOV64_REG(2, 1), BPF_ALU64_IMM(BPF_ADD, 2, 8), BPF_LDX_MEM(BPF_DW, 0, 2, 0),
+				     BPF_MOV64_IMM(2, 0), BPF_EXIT_INSN()}},
+		{"store, x dead at exit", 1, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_STX_MEM(BPF_W, 2, 4, 4),
+					      BPF_MOV64_IMM(0, 0), BPF_EXIT_INSN()}},
+		{"load, x read after", 0, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_LDX_MEM(BPF_DW, 0, 2, 0),
+					   BPF_ALU64_REG(BPF_ADD, 0, 2), BPF_EXIT_INSN()}},
+		{"load, x returned", 0, {BPF_MOV64_REG(0, 1), BPF_ALU64_REG(BPF_ADD, 0, 3), BPF_LDX_MEM(BPF_DW, 4, 0, 0),
+					 BPF_EXIT_INSN()}},
+		{"load, x live on a branch", 0, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_LDX_MEM(BPF_DW, 0, 2, 0),
+						 BPF_JMP_IMM(BPF_JEQ, 0, 0, 1), BPF_EXIT_INSN(), BPF_MOV64_REG(0, 2), BPF_EXIT_INSN()}},
+		{"store of x", 0, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_STX_MEM(BPF_DW, 2, 2, 0),
+				   BPF_MOV64_IMM(0, 0), BPF_EXIT_INSN()}},
+		{"32-bit move", 0, {BPF_MOV32_REG(2, 1), BPF_ALU32_REG(BPF_ADD, 2, 3), BPF_LDX_MEM(BPF_B, 2, 2, 0),
+				    BPF_MOV64_REG(0, 2), BPF_EXIT_INSN()}},
+		{"access through another register", 0, {BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3), BPF_LDX_MEM(BPF_B, 2, 1, 0),
+							BPF_MOV64_REG(0, 2), BPF_EXIT_INSN()}},
+	};
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		size_t n = 0;
+		while (n < 8 && shapes[k].v[n].code)
+			n++;
+		int got = folded(shapes[k].v, n, 0, 2);
+		snprintf(name, sizeof name, "addr/shape: %s", shapes[k].name);
+		CHECK(got == shapes[k].want, name, "folded %d, want %d", got, shapes[k].want);
+	}
+	/* a jump target on the add or on the access keeps it */
+	struct skep_insn t1[] = {BPF_JMP_IMM(BPF_JEQ, 3, 0, 1), BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3),
+				 BPF_LDX_MEM(BPF_B, 0, 2, 0), BPF_EXIT_INSN()};
+	struct skep_insn t2[] = {BPF_JMP_IMM(BPF_JEQ, 3, 0, 2), BPF_MOV64_REG(2, 1), BPF_ALU64_REG(BPF_ADD, 2, 3),
+				 BPF_LDX_MEM(BPF_B, 0, 2, 0), BPF_EXIT_INSN()};
+	CHECK(folded(t1, 5, 1, 2) == 0, "addr/jump onto the add", "folded");
+	CHECK(folded(t2, 5, 1, 2) == 0, "addr/jump onto the access", "folded");
+	jit_off = JIT_OFF_ADDR;
+	CHECK(folded(shapes[0].v, 5, 0, 2) == 0, "addr/off switch", "still folded");
+	jit_off = 0;
+	free(b.v);
+}
+
+/* "if c goto +1; goto L" is "if !c goto L": every condition, both classes, register
+ * and immediate, forward and as a loop's back edge, and a goto that is a jump target
+ * itself (it keeps its code). */
+static void test_jinv(void)
+{
+	static const uint8_t ops[] = {BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
+				      BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET};
+	struct pb b = {0};
+	char name[128];
+	int bad = 0, checks = 0;
+	for (size_t o = 0; o < sizeof ops && !bad; o++)
+		for (int cls = 0; cls < 2 && !bad; cls++) {
+			uint8_t c = (cls ? BPF_JMP32 : BPF_JMP) | ops[o];
+			for (size_t pi = 0; pi < NPAIRS && !bad; pi += 3) {
+				int d = pairs[pi][0], s = pairs[pi][1], base = base_for(d, s);
+				int flag = 0;
+				while (flag == d || flag == s || flag == base)
+					flag++;
+				int off = 0;
+				prog_start(&b, base);
+				for (size_t a = 0; a < NVALS; a += 2) {
+					for (int target = 0; target < 2; target++) {
+						for (size_t k = 0; k < NVALS; k += 3) {
+							add_lddw(&b, d, vals[a]);
+							if (s != d)
+								add_lddw(&b, s, vals[k]);
+							add(&b, BPF_MOV64_IMM(flag, 1));
+							if (target) /* never taken, but makes the goto a target */
+								add(&b, BPF_JMP_IMM(BPF_JEQ, flag, 7, 1));
+							add(&b, BPF_RAW_INSN(c | BPF_X, d, s, 1, 0));
+							add(&b, BPF_JMP_A(1));
+							add(&b, BPF_MOV64_IMM(flag, 2));
+							add(&b, BPF_STX_MEM(BPF_DW, base, flag, (int16_t)off));
+							off += 8;
+						}
+						for (size_t k = 0; k < NIMMS; k += 2) {
+							add_lddw(&b, d, vals[a]);
+							add(&b, BPF_MOV64_IMM(flag, 1));
+							if (target)
+								add(&b, BPF_JMP_IMM(BPF_JEQ, flag, 7, 1));
+							add(&b, BPF_RAW_INSN(c | BPF_K, d, 0, 1, imms[k]));
+							add(&b, BPF_JMP_A(1));
+							add(&b, BPF_MOV64_IMM(flag, 2));
+							add(&b, BPF_STX_MEM(BPF_DW, base, flag, (int16_t)off));
+							off += 8;
+						}
+					}
+				}
+				/* as a back edge: count d up from 0 until the condition holds (or 40) */
+				for (size_t k = 0; k < NIMMS; k += 2) {
+					add(&b, BPF_MOV64_IMM(d, 0));
+					add(&b, BPF_MOV64_IMM(flag, 0));
+					add(&b, BPF_ALU64_IMM(BPF_ADD, d, 1));               /* L */
+					add(&b, BPF_ALU64_REG(BPF_ADD, flag, d));
+					add(&b, BPF_JMP_IMM(BPF_JGE, d, 40, 2));
+					add(&b, BPF_RAW_INSN(c | BPF_K, d, 0, 1, imms[k] & 63));
+					add(&b, BPF_JMP_A(-5));                               /* goto L */
+					add(&b, BPF_STX_MEM(BPF_DW, base, flag, (int16_t)off));
+					off += 8;
+				}
+				prog_end(&b);
+				snprintf(name, sizeof name, "jinv/%02x/r%d,r%d", c, d, s);
+				bad = !grid_run(&b, name, 0, &checks);
+				if (!bad) {
+					jit_off = JIT_OFF_JINV;
+					bad = !grid_run(&b, name, 0, &checks);
+					jit_off = 0;
+				}
+				if (!bad)
+					bad = !grid_run(&b, name, 1, &checks);
+			}
+		}
+	CHECK(!bad, "jinv/conditional jump over a goto, inverted", "see above (%d programs)", checks);
+	/* the goto has no code of its own unless it is a jump target */
+	struct skep_insn v1[] = {BPF_MOV64_IMM(0, 1), BPF_JMP_IMM(BPF_JGT, 1, 5, 1), BPF_JMP_A(1),
+				 BPF_MOV64_IMM(0, 2), BPF_EXIT_INSN()};
+	struct skep_insn v2[] = {BPF_MOV64_IMM(0, 1), BPF_JMP_IMM(BPF_JEQ, 1, 7, 1), BPF_JMP_IMM(BPF_JGT, 1, 5, 1),
+				 BPF_JMP_A(1), BPF_MOV64_IMM(0, 2), BPF_EXIT_INSN()};
+	CHECK(folded(v1, 5, 1, 1) == 1, "jinv/goto folded", "not folded");
+	CHECK(folded(v2, 6, 2, 1) == 0, "jinv/goto that is a target kept", "folded");
+	jit_off = JIT_OFF_JINV;
+	CHECK(folded(v1, 5, 1, 1) == 0, "jinv/off switch", "still folded");
+	jit_off = 0;
+	free(b.v);
+}
+
+/* "r &= 0xff; if r <op> k" with r dead after is a compare of r's low byte: every
+ * condition (the signed ones must keep the mask), both widths, every register (sil/dil
+ * need a REX prefix), constants in and beyond a byte; r live after or the compare a
+ * jump target keep the mask. */
+static void test_cmp8(void)
+{
+	static const uint8_t ops[] = {BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
+				      BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET};
+	static const int32_t ks[] = {0, 1, 7, 0x7f, 0x80, 0xfe, 0xff, 0x100, -1, -128, 0x1ff, 0x3c};
+	static const uint64_t xs[] = {0, 1, 0x7f, 0x80, 0xff, 0x100, 0x1fe, 0xff00, 0x3c, 0xffffffffffffff80,
+				      0x123456789abcdef0, 0x80000000000000ff};
+	static const int regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 9};
+	struct pb b = {0};
+	char name[128];
+	int bad = 0, checks = 0;
+	for (size_t ri = 0; ri < sizeof regs / sizeof regs[0] && !bad; ri++)
+		for (size_t o = 0; o < sizeof ops && !bad; o++) {
+			int d = regs[ri], base = 8, flag = d == 0 ? 1 : 0, off = 0;
+			prog_start(&b, base);
+			for (int cls = 0; cls < 4; cls++) /* jump class x mask width */
+				for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
+					for (size_t x = (k + cls) & 1; x < sizeof xs / sizeof xs[0]; x += 2)
+						for (int shape = 0; shape < 3; shape++) {
+							add_lddw(&b, d, xs[x]);
+							add(&b, BPF_MOV64_IMM(flag, 1));
+							add(&b, cls & 2 ? BPF_ALU64_IMM(BPF_AND, d, 0xff) : BPF_ALU32_IMM(BPF_AND, d, 0xff));
+							add(&b, BPF_RAW_INSN((cls & 1 ? BPF_JMP32 : BPF_JMP) | ops[o] | BPF_K, d, 0, 1, ks[k]));
+							if (shape == 1) /* over a goto: inverted as well */
+								add(&b, BPF_JMP_A(1));
+							add(&b, BPF_MOV64_IMM(flag, 2));
+							add(&b, BPF_STX_MEM(BPF_DW, base, flag, (int16_t)off));
+							off += 8;
+							if (shape == 2) { /* d live after: the mask stays */
+								add(&b, BPF_STX_MEM(BPF_DW, base, d, (int16_t)off));
+								off += 8;
+							}
+						}
+			prog_end(&b);
+			if (off > 30000) {
+				fprintf(stderr, "test_cmp8: result area overflow (%d)\n", off);
+				abort();
+			}
+			snprintf(name, sizeof name, "cmp8/r%d/op %02x", d, ops[o]);
+			bad = !grid_run(&b, name, 0, &checks);
+			if (!bad) {
+				jit_off = JIT_OFF_CMP8;
+				bad = !grid_run(&b, name, 0, &checks);
+				jit_off = 0;
+			}
+		}
+	CHECK(!bad, "cmp8/mask and compare as a byte compare", "see above (%d programs)", checks);
+	memset(grid_mem, 0, sizeof grid_mem);
+	/* where the mask vanishes, and where it must not */
+	static const struct {
+		const char *name;
+		int want;
+		struct skep_insn v[6];
+	} shapes[] = {
+		{"unsigned, dead after", 1, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 2, 0xff), BPF_JMP_IMM(BPF_JLT, 2, 10, 1),
+					     BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"jset", 1, {BPF_MOV64_IMM(0, 0), BPF_ALU64_IMM(BPF_AND, 2, 0xff), BPF_JMP32_IMM(BPF_JSET, 2, 0x181, 1),
+			     BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"signed", 0, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 2, 0xff), BPF_JMP_IMM(BPF_JSLT, 2, 10, 1),
+			       BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"constant beyond a byte", 0, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 2, 0xff), BPF_JMP_IMM(BPF_JLT, 2, 256, 1),
+					       BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"register live after", 0, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 0, 0xff), BPF_JMP_IMM(BPF_JLT, 0, 10, 1),
+					    BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"mask 0xffff", 0, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 2, 0xffff), BPF_JMP_IMM(BPF_JLT, 2, 10, 1),
+				    BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+		{"compare of another register", 0, {BPF_MOV64_IMM(0, 0), BPF_ALU32_IMM(BPF_AND, 2, 0xff), BPF_JMP_IMM(BPF_JLT, 3, 10, 1),
+						    BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()}},
+	};
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		int got = folded(shapes[k].v, 5, 0, 1);
+		snprintf(name, sizeof name, "cmp8/shape: %s", shapes[k].name);
+		CHECK(got == shapes[k].want, name, "folded %d, want %d", got, shapes[k].want);
+	}
+	struct skep_insn t[] = {BPF_MOV64_IMM(0, 0), BPF_JMP_IMM(BPF_JEQ, 3, 0, 1), BPF_ALU32_IMM(BPF_AND, 2, 0xff),
+				BPF_JMP_IMM(BPF_JLT, 2, 10, 1), BPF_MOV64_IMM(0, 1), BPF_EXIT_INSN()};
+	CHECK(folded(t, 6, 1, 1) == 0, "cmp8/compare is a jump target", "folded");
+	jit_off = JIT_OFF_CMP8;
+	CHECK(folded(shapes[0].v, 5, 0, 1) == 0, "cmp8/off switch", "still folded");
+	jit_off = 0;
+	free(b.v);
+}
+
+/* "w = w" right after a 32-bit op on w has nothing to do; after a 64-bit op, a 64-bit
+ * load, a sign-extending load, on another register or as a jump target it truncates. */
+static void test_zext(void)
+{
+	struct pb b = {0};
+	char name[128];
+	int bad = 0, checks = 0;
+	static const int regs[] = {0, 1, 3, 4, 6, 9};
+	for (size_t ri = 0; ri < sizeof regs / sizeof regs[0] && !bad; ri++) {
+		int d = regs[ri], base = 8, off = 0, o = d == 2 ? 5 : 2;
+		prog_start(&b, base);
+		for (size_t a = 0; a < NVALS; a++) {
+			struct skep_insn prev[] = {
+				BPF_ALU32_IMM(BPF_ADD, d, 1), BPF_ALU64_IMM(BPF_ADD, d, 1), BPF_ALU32_REG(BPF_MUL, d, o),
+				BPF_ALU64_REG(BPF_XOR, d, o), BPF_MOV32_IMM(d, -5), BPF_MOV64_IMM(d, -5),
+				BPF_RAW_INSN(BPF_ALU | BPF_NEG, d, 0, 0, 0), BPF_RAW_INSN(BPF_ALU64 | BPF_NEG, d, 0, 0, 0),
+				BPF_LDX_MEM(BPF_W, d, base, 16384), BPF_LDX_MEM(BPF_DW, d, base, 16384),
+				BPF_LDX_MEMSX(BPF_W, d, base, 16384), BPF_LDX_MEM(BPF_B, d, base, 16385),
+				BPF_ALU32_IMM(BPF_ADD, o, 1), BPF_RAW_INSN(BPF_ALU | BPF_END | BPF_TO_LE, d, 0, 0, 64),
+				BPF_ALU32_IMM(BPF_RSH, d, 3), BPF_ALU32_REG(BPF_MOD, d, o),
+			};
+			for (size_t k = 0; k < sizeof prev / sizeof prev[0]; k++)
+				for (int target = 0; target < 2; target++) {
+					add_lddw(&b, d, vals[a]);
+					add_lddw(&b, o, vals[(a + k) % NVALS] | 1);
+					if (target) /* taken: lands on w = w with d still 64 bits wide */
+						add(&b, BPF_JMP_IMM(BPF_JA, 0, 0, 1));
+					add(&b, prev[k]);
+					add(&b, BPF_MOV32_REG(d, d));
+					add(&b, BPF_STX_MEM(BPF_DW, base, d, (int16_t)off));
+					off += 8;
+				}
+		}
+		prog_end(&b);
+		for (size_t k = 16384; k < sizeof grid_mem; k++)
+			grid_mem[k] = (uint8_t)(k * 29 + 0x91);
+		snprintf(name, sizeof name, "zext/r%d", d);
+		bad = !grid_run(&b, name, 0, &checks);
+		if (!bad) {
+			jit_off = JIT_OFF_ZEXT;
+			bad = !grid_run(&b, name, 0, &checks);
+			jit_off = 0;
+		}
+	}
+	memset(grid_mem, 0, sizeof grid_mem);
+	CHECK(!bad, "zext/w = w after a zero-extending op", "see above (%d programs)", checks);
+	static const struct {
+		const char *name;
+		int want;
+		struct skep_insn v[4];
+	} shapes[] = {
+		{"after add32", 1, {BPF_ALU32_IMM(BPF_ADD, 0, 3), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+		{"after ldx u16", 1, {BPF_LDX_MEM(BPF_H, 0, 1, 0), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+		{"after add64", 0, {BPF_ALU64_IMM(BPF_ADD, 0, 3), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+		{"after ldx u64", 0, {BPF_LDX_MEM(BPF_DW, 0, 1, 0), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+		{"after add32 of another", 0, {BPF_ALU32_IMM(BPF_ADD, 2, 3), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+		{"after le64", 0, {BPF_RAW_INSN(BPF_ALU | BPF_END | BPF_TO_LE, 0, 0, 0, 64), BPF_MOV32_REG(0, 0), BPF_EXIT_INSN()}},
+	};
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		struct skep_insn v[4] = {BPF_MOV64_REG(0, 1), shapes[k].v[0], shapes[k].v[1], shapes[k].v[2]};
+		int got = folded(v, 4, 1, 1);
+		snprintf(name, sizeof name, "zext/shape: %s", shapes[k].name);
+		CHECK(got == shapes[k].want, name, "folded %d, want %d", got, shapes[k].want);
+	}
+	free(b.v);
+}
+
 /* Conditional jumps: every condition, JMP and JMP32, register and immediate forms. */
 static void test_jcc(int harden, const char *tag)
 {
@@ -1073,7 +1574,7 @@ static void test_random(int count)
 		gen_straight(&b, 20 + rnd() % 400);
 		n++;
 		/* every other program with some techniques switched off, to cover both paths */
-		jit_off = (i & 1) ? (unsigned)rnd() & 0x3ff : 0;
+		jit_off = (i & 1) ? (unsigned)rnd() & 0x3fff : 0;
 		if (!agree(b.v, b.n, NULL, 0, (i % 5) == 0, why, sizeof why, NULL)) {
 			bad++;
 			CHECK(0, "random/straight", "program %d (%zu insns, off 0x%x): %s", i, b.n, jit_off, why);
@@ -1088,7 +1589,7 @@ static void test_random(int count)
 		if (randprog_gen(seed, (uint64_t)i, &rp))
 			abort();
 		n++;
-		jit_off = (i & 1) ? (unsigned)rnd() & 0x3ff : 0;
+		jit_off = (i & 1) ? (unsigned)rnd() & 0x3fff : 0;
 		if (!agree(rp.insns, rp.n, rp.mem, rp.mem_len, (i % 7) == 0, why, sizeof why, NULL)) {
 			bad++;
 			CHECK(0, "random/randprog", "seed %" PRIu64 " index %d (off 0x%x): %s", seed, i, jit_off, why);
@@ -1235,6 +1736,10 @@ int main(void)
 	test_jcc(0, "plain");
 	test_mem(0, "plain");
 	test_lea();
+	test_addr();
+	test_jinv();
+	test_cmp8();
+	test_zext();
 	jit_off = JIT_OFF_BMI2;
 	test_alu(0, "nobmi2");
 	jit_off = 0;

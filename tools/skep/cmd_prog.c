@@ -1,10 +1,15 @@
-/* skep prog: run programs.
+/* skep prog: run and list programs.
  *
- *   skep prog run FILE [--data-hex HEX | --data-in FILE] [--data-out FILE]
+ *   skep prog run FILE [--prog NAME] [--data-hex HEX | --data-in FILE] [--data-out FILE]
+ *                      [--ctx-in FILE] [--ctx-out FILE]
  *                      [--repeat N] [--engine interp|checked|jit] [-j]
+ *   skep prog list OBJ.o [-j]
  *
- * FILE is assembly text (*.s) or raw bytecode. It runs as a memory program (r1 = data,
- * r2 = its length), every repeat on the same buffer, as the kernel's test run does. */
+ * FILE is assembly text (*.s) or raw bytecode: it runs as a memory program (r1 = data,
+ * r2 = its length), every repeat on the same buffer, as the kernel's test run does.
+ * FILE may also be an ELF object (clang -target bpf): its program NAME (--prog; the only
+ * one by default) is loaded with the object's maps and runs as BPF_PROG_TEST_RUN runs
+ * a program of its section's type (the packet from --data-*, the context from --ctx-in). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,10 +20,13 @@
 #include "cmds.h"
 #include "util.h"
 #include "skep/insn.h"
+#include "skep/object.h"
 #include "skep/prog.h"
+#include "skep/testrun.h"
 
-#define USAGE "usage: skep prog run FILE [--data-hex HEX | --data-in FILE] [--data-out FILE] " \
-	      "[--repeat N] [--engine interp|checked|jit] [-j]"
+#define USAGE "usage: skep prog run FILE [--prog NAME] [--data-hex HEX | --data-in FILE] [--data-out FILE] " \
+	      "[--ctx-in FILE] [--ctx-out FILE] [--repeat N] [--engine interp|checked|jit] [-j]\n" \
+	      "       skep prog list OBJ.o [-j]"
 
 static void help(FILE *f)
 {
@@ -31,7 +39,12 @@ static void help(FILE *f)
 		"  --repeat N         run N times on the same buffer (default 1)\n"
 		"  --engine E         interp, checked (bounds-checked interpreter) or jit;\n"
 		"                     default: jit when available, else interp\n"
-		"  -j, --json         one JSON object: retval, duration_ns, data_out, repeat, engine\n");
+		"  -j, --json         one JSON object: retval, duration_ns, data_out, repeat, engine\n"
+		"\nELF objects (FILE.o built with clang -target bpf):\n"
+		"  --prog NAME        the program to run (default: the object's only program)\n"
+		"  --ctx-in FILE      the context the program sees (struct xdp_md, __sk_buff, pt_regs ...)\n"
+		"  --ctx-out FILE     write the context as the last run left it\n"
+		"The program runs as BPF_PROG_TEST_RUN runs its section's type; -j adds ctx_out.\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -92,7 +105,7 @@ static void json_string(FILE *f, const char *s)
 }
 
 struct opts {
-	const char *file, *data_hex, *data_in, *data_out, *engine;
+	const char *file, *data_hex, *data_in, *data_out, *engine, *prog, *ctx_in, *ctx_out;
 	unsigned long repeat;
 	int json;
 };
@@ -118,6 +131,109 @@ static int load_insns(const struct opts *o, struct skep_insn **insns, size_t *n)
 	return read_program(o->file, 0, insns, n, err, sizeof err) ? failed(o, NULL, err) : 0;
 }
 
+static int write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(p, 1, n, f) == n;
+	return (f && fclose(f)) || !ok ? -1 : 0;
+}
+
+static void hex_out(const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", ((const uint8_t *)p)[i]);
+}
+
+/* An ELF object's program, run as the kernel's test run runs its type. */
+static int run_object(const struct opts *o, const uint8_t *data, size_t len)
+{
+	char err[512];
+	int rc = 1;
+	size_t ctx_len = 0;
+	uint8_t *ctx = NULL, *data_out = NULL, *ctx_out = NULL;
+	skep_object *obj = open_object(o->file, err, sizeof err);
+	skep_program *p = obj ? object_program(obj, o->file, o->prog, err, sizeof err) : NULL;
+	if (!p) {
+		rc = failed(o, NULL, err);
+		goto out;
+	}
+	if (o->ctx_in && !(ctx = (uint8_t *)read_file(o->ctx_in, &ctx_len))) {
+		rc = failed(o, o->ctx_in, strerror(errno));
+		goto out;
+	}
+	for (skep_program *q = skep_object_next_program(obj, NULL); q; q = skep_object_next_program(obj, q))
+		skep_program_set_autoload(q, q == p);
+	if (skep_object_load(obj)) {
+		rc = failed(o, o->file, skep_object_error(obj));
+		goto out;
+	}
+	skep_prog *sp = skep_program_prog(p);
+	const char *engine = o->engine ? o->engine : "jit";
+	int eng = !strcmp(engine, "interp") ? SKEP_ENGINE_INTERP : !strcmp(engine, "checked") ? SKEP_ENGINE_CHECKED
+		: SKEP_ENGINE_JIT;
+	if (skep_prog_set_engine(sp, eng)) {
+		if (o->engine) {
+			rc = failed(o, "jit", skep_prog_error(sp));
+			goto out;
+		}
+		engine = "interp";
+	} else if (eng == SKEP_ENGINE_JIT && skep_prog_fallback_reason(sp)) {
+		fprintf(stderr, "skep prog run: running on the interpreter: the JIT cannot compile this program: %s\n",
+			skep_prog_fallback_reason(sp));
+		engine = "interp";
+	}
+	size_t out_cap = len + 4096, ctx_cap = 4096;
+	data_out = malloc(out_cap);
+	ctx_out = malloc(ctx_cap);
+	if (!data_out || !ctx_out) {
+		rc = failed(o, NULL, strerror(ENOMEM));
+		goto out;
+	}
+	struct skep_test_run_opts t = {
+		.data_in = len ? data : NULL, .data_size_in = (uint32_t)len, .data_out = data_out,
+		.data_size_out = (uint32_t)out_cap, .ctx_in = ctx, .ctx_size_in = (uint32_t)ctx_len,
+		.ctx_out = o->ctx_out || o->json ? ctx_out : NULL, .ctx_size_out = o->ctx_out || o->json ? (uint32_t)ctx_cap : 0,
+		.repeat = (int)o->repeat,
+	};
+	int e = skep_prog_test_run(sp, &t);
+	if (e) {
+		rc = failed(o, skep_program_name(p), skep_prog_error(sp));
+		goto out;
+	}
+	if (o->data_out && write_file(o->data_out, data_out, t.data_size_out)) {
+		rc = failed(o, o->data_out, strerror(errno));
+		goto out;
+	}
+	if (o->ctx_out && write_file(o->ctx_out, ctx_out, t.ctx_size_out)) {
+		rc = failed(o, o->ctx_out, strerror(errno));
+		goto out;
+	}
+	if (o->json) {
+		printf("{\"retval\": %u, \"duration_ns\": %u, \"data_out\": \"", t.retval, t.duration);
+		hex_out(data_out, t.data_size_out);
+		printf("\", \"ctx_out\": \"");
+		hex_out(ctx_out, t.ctx_size_out);
+		printf("\", \"repeat\": %lu, \"engine\": \"%s\", \"prog\": ", o->repeat, engine);
+		json_string(stdout, skep_program_name(p));
+		printf("}\n");
+	} else {
+		printf("retval: 0x%x (%u)\n", t.retval, t.retval);
+		printf("duration: %u ns (mean of %lu run%s)\n", t.duration, o->repeat, o->repeat == 1 ? "" : "s");
+		if (t.data_size_out && !o->data_out) {
+			printf("data_out: ");
+			hex_out(data_out, t.data_size_out);
+			printf("\n");
+		}
+	}
+	rc = 0;
+out:
+	free(ctx);
+	free(data_out);
+	free(ctx_out);
+	skep_object_close(obj);
+	return rc;
+}
+
 static int run(const struct opts *o)
 {
 	uint8_t *data = NULL;
@@ -136,6 +252,15 @@ static int run(const struct opts *o)
 			return failed(o, o->data_in, strerror(errno));
 	}
 
+	if (strcmp(o->file, "-") && is_elf_file(o->file)) {
+		int r = run_object(o, data, len);
+		free(data);
+		return r;
+	}
+	if (o->prog || o->ctx_in || o->ctx_out) {
+		free(data);
+		return bad_usage("%s", "--prog, --ctx-in and --ctx-out are for ELF objects");
+	}
 	struct skep_insn *insns = NULL;
 	size_t n = 0;
 	skep_prog *p = NULL;
@@ -231,6 +356,12 @@ static int cmd_run(int argc, char **argv)
 			slot = &o.data_out;
 		} else if (!strcmp(a, "--engine")) {
 			slot = &o.engine;
+		} else if (!strcmp(a, "--prog")) {
+			slot = &o.prog;
+		} else if (!strcmp(a, "--ctx-in")) {
+			slot = &o.ctx_in;
+		} else if (!strcmp(a, "--ctx-out")) {
+			slot = &o.ctx_out;
 		} else if (!strcmp(a, "--repeat")) {
 			if (i + 1 >= argc)
 				return bad_usage("%s needs a value", a);
@@ -264,15 +395,78 @@ static int cmd_run(int argc, char **argv)
 	return run(&o);
 }
 
+/* skep prog list OBJ.o: the programs of an object, as the loader finds them. */
+static int cmd_list(int argc, char **argv)
+{
+	const char *file = NULL;
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: skep prog list OBJ.o [-j]\n\nList the programs of an ELF object: name, section, "
+			       "type, attach target, instructions (with subprograms), whether Skep can run it.\n");
+			return 0;
+		} else if (argv[i][0] == '-' || file)
+			return bad_usage("prog list: unexpected argument '%s'", argv[i]);
+		else
+			file = argv[i];
+	}
+	if (!file)
+		return bad_usage("%s", "list needs an object file");
+	char err[512];
+	skep_object *obj = open_object(file, err, sizeof err);
+	if (!obj) {
+		fprintf(stderr, "skep prog list: %s\n", err);
+		return 1;
+	}
+	if (json)
+		printf("[");
+	int first = 1;
+	for (skep_program *p = skep_object_next_program(obj, NULL); p; p = skep_object_next_program(obj, p), first = 0) {
+		size_t n;
+		skep_program_insns(p, &n);
+		const char *why = skep_program_unsupported(p);
+		if (json) {
+			printf("%s{\"name\": ", first ? "" : ", ");
+			json_string(stdout, skep_program_name(p));
+			printf(", \"section\": ");
+			json_string(stdout, skep_program_section_name(p));
+			printf(", \"type\": \"%s\", \"attach_type\": %u, \"attach_target\": ",
+			       prog_type_str(skep_program_type(p)), skep_program_expected_attach_type(p));
+			json_string(stdout, skep_program_attach_target(p));
+			printf(", \"insns\": %zu, \"runs\": %s}", n, why ? "false" : "true");
+		} else {
+			printf("%s: %s  section %s  %zu insns", skep_program_name(p), prog_type_str(skep_program_type(p)),
+			       skep_program_section_name(p), n);
+			if (*skep_program_attach_target(p))
+				printf("  target %s", skep_program_attach_target(p));
+			if (why)
+				printf("  (not runnable: %s)", why);
+			printf("\n");
+		}
+	}
+	if (json)
+		printf("]\n");
+	skep_object_close(obj);
+	return 0;
+}
+
 int cmd_prog(int argc, char **argv)
 {
 	if (argc < 2)
 		return bad_usage("%s", "missing subcommand");
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: skep prog run ...   run a program on data (see skep prog run --help)\n");
+		printf("usage: skep prog run ...   run a program on data (see skep prog run --help)\n"
+		       "       skep prog list OBJ.o  list the programs of an ELF object\n"
+		       "       skep prog verify ...  verify a program as the kernel's verifier does (see skep prog verify --help)\n");
 		return 0;
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return cmd_prog_verify(argc - 1, argv + 1);
 	return bad_usage("unknown subcommand '%s'", argv[1]);
 }

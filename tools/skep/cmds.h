@@ -10,5 +10,7 @@
 int cmd_asm(int argc, char **argv);     /* cmd_asm.c */
 int cmd_disasm(int argc, char **argv);  /* cmd_disasm.c */
 int cmd_prog(int argc, char **argv);    /* cmd_prog.c */
+int cmd_prog_verify(int argc, char **argv); /* cmd_verify.c: skep prog verify */
+int cmd_map(int argc, char **argv);     /* cmd_map.c */
 
 #endif

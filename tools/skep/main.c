@@ -11,7 +11,8 @@ static const struct {
 } cmds[] = {
 	{"asm", cmd_asm, "assemble eBPF assembly text into bytecode"},
 	{"disasm", cmd_disasm, "disassemble bytecode"},
-	{"prog", cmd_prog, "run programs (prog run)"},
+	{"prog", cmd_prog, "run and list programs (prog run, prog list)"},
+	{"map", cmd_map, "list the maps of an ELF object (map list)"},
 };
 
 static void usage(FILE *f)

@@ -54,9 +54,77 @@ static int is_text(const char *path, int sniff, const unsigned char *p, size_t n
 	return 1;
 }
 
+int is_elf_file(const char *path)
+{
+	char m[4];
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : NULL;
+	int elf = f && fread(m, 1, 4, f) == 4 && !memcmp(m, "\x7f" "ELF", 4);
+	if (f)
+		fclose(f);
+	return elf;
+}
+
+skep_object *open_object(const char *path, char *err, size_t errlen)
+{
+	skep_object *obj = NULL;
+	if (skep_object_open_file(path, NULL, &obj))
+		snprintf(err, errlen, "%s", skep_object_error(NULL));
+	return obj;
+}
+
+skep_program *object_program(skep_object *obj, const char *path, const char *name, char *err, size_t errlen)
+{
+	skep_program *p = NULL;
+	size_t count = 0, len = 0;
+	char list[256] = "";
+	if (name && (p = skep_object_find_program_by_name(obj, name)))
+		return p;
+	for (skep_program *q = skep_object_next_program(obj, NULL); q; q = skep_object_next_program(obj, q), count++) {
+		if (len < sizeof list)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", count ? ", " : "", skep_program_name(q));
+		p = q;
+	}
+	if (!name && count == 1)
+		return p;
+	if (name)
+		snprintf(err, errlen, "%s: no program '%s' (programs: %s)", path, name, count ? list : "none");
+	else if (!count)
+		snprintf(err, errlen, "%s: the object has no programs", path);
+	else
+		snprintf(err, errlen, "%s: %zu programs (%s): choose one with --prog NAME", path, count, list);
+	return NULL;
+}
+
+static int read_elf_program(const char *path, const char *prog, struct skep_insn **insns, size_t *n,
+			    char *err, size_t errlen)
+{
+	skep_object *obj = open_object(path, err, errlen);
+	skep_program *p = obj ? object_program(obj, path, prog, err, errlen) : NULL;
+	int rc = -1;
+	if (p) {
+		const struct skep_insn *in = skep_program_insns(p, n);
+		if ((*insns = malloc(*n ? *n * sizeof *in : 1))) {
+			memcpy(*insns, in, *n * sizeof *in);
+			rc = 0;
+		} else {
+			snprintf(err, errlen, "%s: out of memory", path);
+		}
+	}
+	skep_object_close(obj);
+	return rc;
+}
+
 int read_program(const char *path, int sniff_text, struct skep_insn **insns, size_t *n, char *err,
 		 size_t errlen)
 {
+	return read_program_from(path, sniff_text, NULL, insns, n, err, errlen);
+}
+
+int read_program_from(const char *path, int sniff_text, const char *prog, struct skep_insn **insns,
+		      size_t *n, char *err, size_t errlen)
+{
+	if (strcmp(path, "-") && is_elf_file(path))
+		return read_elf_program(path, prog, insns, n, err, errlen);
 	size_t len;
 	char *data = read_file(path, &len);
 	if (!data) {
@@ -67,7 +135,7 @@ int read_program(const char *path, int sniff_text, struct skep_insn **insns, siz
 	*insns = NULL;
 	*n = 0;
 	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
-		snprintf(err, errlen, "%s: ELF objects are not supported yet", path);
+		snprintf(err, errlen, "%s: read ELF objects from a file, not standard input", path);
 	} else if (is_text(path, sniff_text, (const unsigned char *)data, len)) {
 		struct skep_diag d;
 		if (strlen(data) != len)
@@ -95,4 +163,31 @@ int read_program(const char *path, int sniff_text, struct skep_insn **insns, siz
 	}
 	free(data);
 	return rc;
+}
+
+static const char *const prog_types[] = {
+	"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
+	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
+	"sk_skb", "cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr",
+	"lwt_seg6local", "lirc_mode2", "sk_reuseport", "flow_dissector", "cgroup_sysctl",
+	"raw_tracepoint_writable", "cgroup_sockopt", "tracing", "struct_ops", "ext", "lsm",
+	"sk_lookup", "syscall", "netfilter",
+};
+static const char *const map_types[] = {
+	"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
+	"stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
+	"hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
+	"reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage",
+	"devmap_hash", "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter",
+	"user_ringbuf", "cgrp_storage", "arena",
+};
+
+const char *prog_type_str(uint32_t t)
+{
+	return t < sizeof prog_types / sizeof *prog_types ? prog_types[t] : "unknown";
+}
+
+const char *map_type_str(uint32_t t)
+{
+	return t < sizeof map_types / sizeof *map_types ? map_types[t] : "unknown";
 }
