@@ -24,6 +24,8 @@
 
 #include "skep/prog.h"
 
+int bench_maps(FILE *f, const char *dir);   /* bench_maps.c: the "Map operations" section */
+
 #define BENCH(n) uint64_t native_##n(uint8_t *m); extern const char native_##n##_desc[];
 #include "list.h"
 #undef BENCH
@@ -720,6 +722,8 @@ int main(int argc, char **argv)
 	if (!m)
 		return 1;
 	report(m, res, toolchain, cpu);
+	fprintf(stderr, "bench: map operations\n");
+	bad |= bench_maps(m, dir);
 	fclose(m);
 	fputs(text, stdout);
 	if (out) {

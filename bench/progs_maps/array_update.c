@@ -1,0 +1,4 @@
+#define MAP_TYPE BPF_MAP_TYPE_ARRAY
+#define ENTRIES (1 << 10)
+#define OP_UPDATE
+#include "mapop.h"

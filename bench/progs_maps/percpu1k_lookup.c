@@ -1,0 +1,4 @@
+#define MAP_TYPE BPF_MAP_TYPE_PERCPU_HASH
+#define ENTRIES (1 << 10)
+#define OP_LOOKUP
+#include "mapop.h"
