@@ -110,3 +110,21 @@ $(O)/objects/v4/%.o: tests/objects/%.bpf.c
 test-build: $(BPF_OBJS)
 objects: $(BPF_OBJS)
 .PHONY: objects
+
+# ---- Example programs (examples/bpf/*.bpf.c), built as tests/objects are: into
+# $(O)/examples/ (and with clang-19 -mcpu=v4 into $(O)/examples/v4/); test_examples runs
+# them in Skep and in the kernel (through libbpf) and compares.
+EX_OBJ_SRCS := $(sort $(wildcard examples/bpf/*.bpf.c))
+EX_OBJS := $(EX_OBJ_SRCS:examples/bpf/%.bpf.c=$(O)/examples/%.o)
+ifneq ($(BPF_CLANG19),)
+EX_OBJS += $(EX_OBJ_SRCS:examples/bpf/%.bpf.c=$(O)/examples/v4/%.o)
+endif
+$(O)/examples/%.o: examples/bpf/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(O)/examples/v4/%.o: examples/bpf/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG19) $(BPF_CFLAGS) -mcpu=v4 -c $< -o $@
+test-build: $(EX_OBJS)
+examples: $(EX_OBJS)
+.PHONY: examples

@@ -60,6 +60,13 @@ enum skep_engine skep_prog_engine(const skep_prog *p);
 /* Why the chosen JIT engine fell back to the interpreter, or NULL. */
 const char *skep_prog_fallback_reason(const skep_prog *p);
 
+/* The program's id, as the kernel's prog ids: given at its first load, unique in the
+ * process, never reused (0 before load). What a PROG_ARRAY update takes as its value
+ * (where libbpf passes a prog fd) and what its lookups return. */
+uint32_t skep_prog_id(const skep_prog *p);
+/* The loaded program with that id, or NULL (ids of freed programs find nothing). */
+skep_prog *skep_prog_by_id(uint32_t id);
+
 /* Bind helper id to fn for calls from this program. */
 int skep_prog_set_helper(skep_prog *p, uint32_t id, skep_helper_fn fn);
 

@@ -27,6 +27,7 @@ struct skep_prog {
 	uint32_t ctx_max;            /* highest context byte accessed + 1 (set by the ctx rewrite) */
 	struct skep_map **maps;      /* handles on the maps the program references (maprefs.c) */
 	uint32_t nmaps;
+	uint32_t id;                 /* registry id (prog_registry.c), 0 until loaded */
 	char err[512];
 };
 
@@ -54,8 +55,10 @@ void jit_free(struct jit_image *img);
 int jit_run(struct skep_prog *p, const struct skep_run_args *args, uint64_t *r0);
 
 /* Tail calls: helper id 12 (bpf_tail_call(ctx, array, index)) is a jump, not a call.
- * r2 points to a struct skep_prog_array (the map layer's BPF_MAP_TYPE_PROG_ARRAY puts
- * one at offset 0 of its map), r3's low 32 bits are the index. The target starts with
+ * r2 points to a struct skep_prog_array (what `lddw map_fd` of a PROG_ARRAY resolves to:
+ * the map's table in this process, prog_registry.c), r3's low 32 bits are the index.
+ * The caller's engine runs the target: the JIT jumps to its native code, which
+ * prog_registry.c compiles when the program is put in a PROG_ARRAY. The target starts with
  * the caller's r1 and replaces the caller's frame: its exit returns to the caller's
  * caller. An index >= max_entries, an empty slot, a target with no code for the
  * running engine (the JIT needs target->jit compiled) or the 34th tail call of one run
@@ -66,6 +69,30 @@ struct skep_prog_array {
 	uint32_t max_entries;
 	struct skep_prog *const *progs;  /* max_entries slots, NULL = empty */
 };
+
+/* ---- the program registry and PROG_ARRAY maps (prog_registry.c). A PROG_ARRAY holds
+ * program ids (skep_prog_id); each one this process uses has a struct skep_prog_array
+ * shadow kept in sync by the map's update/delete, which is what `lddw map_fd` of a
+ * PROG_ARRAY resolves to (maprefs.c). */
+struct skep_map;
+/* Give p an id at its first load (0 or -ENOMEM); drop it and every tail-call slot
+ * holding p (skep_prog_free). */
+int prog_reg_add(struct skep_prog *p);
+void prog_reg_del(struct skep_prog *p);
+/* p was reloaded or lost its native code: compile it again if a table holds it. */
+void prog_reg_changed(struct skep_prog *p);
+/* The shadow of PROG_ARRAY m for a program of type `type` referencing it (m becomes a
+ * holder): NULL with *err -ENOMEM, or -EINVAL when the table's programs are of another
+ * type. */
+const struct skep_prog_array *prog_array_use(struct skep_map *m, uint32_t type, int *err);
+/* m's shadow if m is a PROG_ARRAY handle holding one, else NULL. */
+const struct skep_prog_array *prog_array_shadow(const struct skep_map *m);
+/* The map layer's PROG_ARRAY update (idx already checked < max_entries; id a program
+ * id: -EBADF unknown, -EINVAL other type, a JIT error) and delete (-ENOENT empty);
+ * release when a handle holding a shadow closes. */
+int prog_array_update(struct skep_map *m, uint32_t idx, uint32_t id);
+int prog_array_delete(struct skep_map *m, uint32_t idx);
+void prog_array_release(struct skep_map *m);
 
 /* ---- callbacks (callback.c): helpers such as bpf_loop call a function of the running
  * program. A lddw src=BPF_PSEUDO_FUNC loads, in the JIT, the callee's native address (a
@@ -182,6 +209,9 @@ struct hc_env {
 int helper_check(const struct hc_env *e, uint32_t id, skep_helper_fn fn, const uint64_t r[5]);
 /* After the call: track what it returned; returns r0 (0 when a reservation is refused). */
 uint64_t helper_checked_ret(uint32_t id, skep_helper_fn fn, const uint64_t r[5], uint64_t r0);
+/* bpf_tail_call on the checked engine: r1 the context, r2 a PROG_ARRAY the running
+ * program references; 0 or -EFAULT with p->err set. */
+int helper_check_tail_call(const struct hc_env *e, const uint64_t r[5]);
 /* interp.c: is fn a checked-engine callback descriptor of code c? */
 int interp_callback_valid(const struct interp_code *c, uint64_t fn);
 

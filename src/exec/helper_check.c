@@ -287,3 +287,28 @@ uint64_t helper_checked_ret(uint32_t id, skep_helper_fn fn, const uint64_t r[5],
 		h->inner[h->ninner++] = (struct skep_map *)(uintptr_t)r0;
 	return r0;
 }
+
+/* bpf_tail_call(ctx, prog_array, index): a jump inside the engine, checked as the kernel's
+ * prototype says (CTX, CONST_MAP_PTR of a PROG_ARRAY): r2 must be the tail-call table of
+ * a prog array the running program (or the one run) references. */
+int helper_check_tail_call(const struct hc_env *e, const uint64_t r[5])
+{
+	struct hc_env env = *e;
+	env.proto = skep_helper_proto(SKEP_HELPER_TAIL_CALL);
+	env.ctx = hc_cur ? hc_cur->ctx : e->ctx;
+	e = &env;
+	int i = 0;
+	if (!e->proto)
+		return prog_fail(e->p, -EFAULT, "insn %zu: bpf_tail_call has no prototype", e->insn);
+	if (r[0] != e->ctx)
+		return FAIL(-EFAULT, "= 0x%llx is not the program's context", (unsigned long long)r[0]);
+	i = 1;
+	const struct skep_prog *ps[2] = {e->cur, e->p};
+	for (int k = 0; k < 2; k++)
+		for (uint32_t m = 0; m < ps[k]->nmaps; m++) {
+			const struct skep_prog_array *t = prog_array_shadow(ps[k]->maps[m]);
+			if (t && (uint64_t)(uintptr_t)t == r[1])
+				return 0;
+		}
+	return FAIL(-EFAULT, "= 0x%llx is not a prog array this program references", (unsigned long long)r[1]);
+}

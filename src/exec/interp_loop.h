@@ -233,6 +233,15 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c, const str
 	/* tail call (helper 12, see exec.h): the target replaces the running program in
 	 * this frame, keeping r1 and the stack; any failure falls through */
 	L_TAIL_CALL: {
+#if CHECKED
+		/* r1 the context, r2 a prog array this program references (helper_check.c) */
+		const struct hc_env he = {p, cur, c, a, NULL, 0, (size_t)(ip - c->insns), 0, NULL};
+		int terr = helper_check_tail_call(&he, &reg[1]);
+		if (__builtin_expect(terr != 0, 0)) {
+			SAVE_COUNT(count);
+			return terr;
+		}
+#endif
 		const struct skep_prog_array *arr = (const struct skep_prog_array *)(uintptr_t)reg[2];
 		uint32_t idx = (uint32_t)reg[3];
 		const struct skep_prog *t;

@@ -70,6 +70,7 @@ int skep_prog_set_jit_harden(skep_prog *p, int on)
 		p->jit_harden = !!on;
 		jit_free(p->jit);
 		p->jit = NULL;
+		prog_reg_changed(p);  /* a tail-call target keeps native code */
 	}
 	return 0;
 }

@@ -36,6 +36,7 @@ void skep_prog_free(skep_prog *p)
 {
 	if (!p)
 		return;
+	prog_reg_del(p);  /* first: tail-call tables stop reaching p */
 	drop_jit(p);
 	interp_free(p->interp);
 	prog_release_maps(p);
@@ -101,6 +102,8 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 		err = interp_prepare(p);
 	if (!err && p->engine == SKEP_ENGINE_JIT)
 		err = jit_or_fallback(p);
+	if (!err)
+		err = prog_reg_add(p);
 	if (err) {
 		prog_release_maps(p);
 		free(p->insns);
@@ -108,7 +111,8 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 		p->n = 0;
 		return err;
 	}
-	return err;
+	prog_reg_changed(p);
+	return 0;
 }
 
 const char *skep_prog_error(const skep_prog *p) { return p->err; }
@@ -160,6 +164,8 @@ int skep_prog_set_helper(skep_prog *p, uint32_t id, skep_helper_fn fn)
 	p->helpers[id] = fn;
 	drop_jit(p);  /* the JIT resolves helpers at compile time */
 	p->fallback[0] = 0;
+	if (p->interp)  /* not while skep_prog_load binds helpers */
+		prog_reg_changed(p);
 	return 0;
 }
 

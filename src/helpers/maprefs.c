@@ -3,7 +3,8 @@
  * src=BPF_PSEUDO_MAP_VALUE (imm = id, next imm = offset) the value's address; both then
  * are plain lddw (src 0), as the kernel leaves them. The program holds its own handle on
  * every map it references, so closing the caller's handle does not pull a map from
- * under a loaded program. */
+ * under a loaded program. A PROG_ARRAY's lddw becomes the address of its tail-call table
+ * (struct skep_prog_array, kept by src/exec/prog_registry.c), what the engines follow. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,16 @@ static int use_map(struct skep_prog *p, size_t i, uint32_t id, uint32_t *ids, st
 	struct skep_map *m = skep_map_by_id(id);
 	if (!m)
 		return prog_fail(p, -EBADF, "insn %zu: map id %u does not exist", i, id);
-	if (m->type == SKEP_MAP_TYPE_PROG_ARRAY)
-		return prog_fail(p, -EOPNOTSUPP, "insn %zu: map id %u is a PROG_ARRAY: tail calls "
-				 "through prog array maps are not supported yet", i, id);
 	struct skep_map *h = skep_map_dup(m);
 	if (!h)
 		return prog_fail(p, -ENOMEM, "insn %zu: cannot take a handle on map id %u", i, id);
+	int err;
+	if (h->type == SKEP_MAP_TYPE_PROG_ARRAY && !prog_array_use(h, p->type, &err)) {
+		skep_map_close(h);
+		return err == -ENOMEM ? prog_fail(p, err, "insn %zu: out of memory for prog array %u", i, id)
+			: prog_fail(p, err, "insn %zu: prog array %u holds programs of another type "
+				    "(this one is of type %u)", i, id, p->type);
+	}
 	p->maps[p->nmaps] = h;
 	ids[p->nmaps++] = id;
 	*out = h;
@@ -69,7 +74,9 @@ int prog_resolve_maps(struct skep_prog *p)
 		case BPF_PSEUDO_MAP_FD:
 			if ((err = use_map(p, i, (uint32_t)in->imm, ids, &m)))
 				break;
-			v = (uint64_t)(uintptr_t)m;
+			/* a prog array: the engines' tail-call table (prog_registry.c) */
+			v = (uint64_t)(uintptr_t)(prog_array_shadow(m) ? (const void *)prog_array_shadow(m)
+									: (const void *)m);
 			goto rewrite;
 		case BPF_PSEUDO_MAP_VALUE:
 			if ((err = use_map(p, i, (uint32_t)in->imm, ids, &m)))
@@ -97,22 +104,64 @@ int prog_resolve_maps(struct skep_prog *p)
 	return err;
 }
 
+/* The programs a run may reach: p and, transitively, those its prog arrays hold now
+ * (a tail call's target runs with the caller's regions). NULL when out of memory. */
+static const struct skep_prog **reachable(const struct skep_prog *p, size_t *n, size_t *nmaps)
+{
+	size_t cap = 8;
+	const struct skep_prog **v = malloc(cap * sizeof *v);
+	if (!v)
+		return NULL;
+	v[0] = p, *n = 1, *nmaps = 0;
+	for (size_t k = 0; k < *n; k++) {
+		*nmaps += v[k]->nmaps;
+		for (uint32_t i = 0; i < v[k]->nmaps; i++) {
+			const struct skep_prog_array *t = prog_array_shadow(v[k]->maps[i]);
+			for (uint32_t s = 0; t && s < t->max_entries; s++) {
+				const struct skep_prog *q = __atomic_load_n(&t->progs[s], __ATOMIC_ACQUIRE);
+				size_t j = 0;
+				while (q && j < *n && v[j] != q)
+					j++;
+				if (!q || j < *n)
+					continue;
+				if (*n == cap) {
+					const struct skep_prog **w = realloc(v, (cap *= 2) * sizeof *v);
+					if (!w)
+						return free(v), NULL;
+					v = w;
+				}
+				v[(*n)++] = q;
+			}
+		}
+	}
+	return v;
+}
+
 struct skep_region *prog_map_regions(const struct skep_prog *p, const struct skep_run_args *a,
 				     struct skep_run_args *out)
 {
 	if (!p->nmaps)
 		return NULL;
-	struct skep_region *r = malloc((a->nregions + p->nmaps) * sizeof *r);
+	size_t np, nm;
+	const struct skep_prog **v = reachable(p, &np, &nm);
+	struct skep_region *r = v ? malloc((a->nregions + nm) * sizeof *r) : NULL;
 	if (!r)
-		return NULL;
+		return free(v), NULL;
 	if (a->nregions)
 		memcpy(r, a->regions, a->nregions * sizeof *r);
-	for (uint32_t i = 0; i < p->nmaps; i++) {
-		const struct skep_map *m = p->maps[i];
-		r[a->nregions + i] = (struct skep_region){m->base, m->map_len, !(m->flags & SKEP_F_RDONLY_PROG)};
-	}
+	size_t n = a->nregions;
+	for (size_t k = 0; k < np; k++)
+		for (uint32_t i = 0; i < v[k]->nmaps; i++) {
+			const struct skep_map *m = v[k]->maps[i];
+			size_t j = a->nregions;
+			while (j < n && ((const struct map_hdr *)r[j].base)->uid != m->hdr->uid)
+				j++;  /* one region per map, whichever handle */
+			if (j == n)
+				r[n++] = (struct skep_region){m->base, m->map_len, !(m->flags & SKEP_F_RDONLY_PROG)};
+		}
+	free(v);
 	*out = *a;
 	out->regions = r;
-	out->nregions = a->nregions + p->nmaps;
+	out->nregions = n;
 	return r;
 }

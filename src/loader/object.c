@@ -202,6 +202,27 @@ static int load_prog(skep_object *obj, struct skep_program *p)
 	return 0;
 }
 
+/* Prog arrays' initial slots (`.values = { [i] = &prog }`), once the programs are loaded,
+ * as libbpf: the update takes the program's id (libbpf's prog fd). Programs not loaded
+ * (autoload off) leave their slot empty. */
+static int init_prog_arrays(skep_object *obj)
+{
+	for (size_t i = 0; i < obj->nmaps; i++) {
+		const struct skep_object_map *m = &obj->maps[i];
+		for (size_t k = 0; k < m->ninit; k++) {
+			if (!m->handle || m->init[k].prog < 0 || !obj->progs[m->init[k].prog].prog)
+				continue;
+			uint32_t id = skep_prog_id(obj->progs[m->init[k].prog].prog);
+			int rc = skep_map_update_elem(m->handle, &m->init[k].slot, &id, 0);
+			if (rc)
+				return obj_fail(obj, rc, "map '%s' slot %u (program '%s'): %s", m->name,
+						m->init[k].slot, obj->progs[m->init[k].prog].name,
+						skep_map_error(m->handle));
+		}
+	}
+	return 0;
+}
+
 int skep_object_load(skep_object *obj)
 {
 	if (obj->loaded)
@@ -211,7 +232,7 @@ int skep_object_load(skep_object *obj)
 	for (size_t i = 0; !rc && i < obj->nprogs; i++)
 		if (obj->progs[i].autoload)
 			rc = load_prog(obj, &obj->progs[i]);
-	return rc;
+	return rc ?: init_prog_arrays(obj);
 }
 
 void skep_object_close(skep_object *obj)

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
 #include "maps/map.h"
 
 #define ARRAY_FLAGS (SKEP_F_NUMA_NODE | SKEP_F_MMAPABLE | SKEP_F_RDONLY | SKEP_F_WRONLY | \
@@ -15,7 +16,7 @@
 
 struct wmap { void *addr; size_t len; struct wmap *next; };
 
-static uint64_t page_size(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
+static inline uint64_t page_size(void) { return map_page_size(); }
 
 int map_array_check(struct map_attr *a, char *err, size_t n)
 {
@@ -262,8 +263,8 @@ static int fd_update(struct skep_map *m, const void *key, const void *value, uin
 		if (!map_inner_compatible(m, in))
 			return map_fail(m, -EINVAL, "map %u does not match the inner map template", id);
 		id = in->hdr->uid;
-	} else if (!id)
-		return map_fail(m, -EBADF, "program id 0");
+	} else   /* a program id (the kernel takes a prog fd): checked and mirrored there */
+		return prog_array_update(m, k32(key), id);
 	__atomic_store_n((uint32_t *)v, id, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -284,6 +285,8 @@ static int fd_delete(struct skep_map *m, const void *key)
 	if (!v)
 		return map_fail(m, -E2BIG, "index %u out of range (max_entries %u)", k32(key),
 				m->max_entries);
+	if (m->type == SKEP_MAP_TYPE_PROG_ARRAY)
+		return prog_array_delete(m, k32(key));
 	if (!__atomic_exchange_n((uint32_t *)v, 0, __ATOMIC_ACQ_REL))
 		return map_fail(m, -ENOENT, "no entry at index %u", k32(key));
 	return 0;
@@ -325,6 +328,7 @@ const struct map_ops map_percpu_array_ops = {
 
 const struct map_ops map_prog_array_ops = {
 	.name = "prog_array", .check = fd_array_check, .layout = array_layout, .attach = array_attach,
+	.detach = prog_array_release,
 	.lookup = fd_lookup, .update = fd_update, .delete = fd_delete, .next_key = map_array_next_key,
 };
 

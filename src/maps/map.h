@@ -178,6 +178,7 @@ void map_reg_del(struct skep_map *m);
 uint32_t map_new_uid(void);
 /* The calling thread's per-CPU slot: sched_getcpu() modulo the map's slots. */
 uint32_t map_cpu(const struct skep_map *m);
+uint64_t map_page_size(void);
 /* Copy a value skipping its bpf_spin_lock word.  _out: from the map to the caller
  * (lock word zeroed, under the value's lock if lock); _in: from the caller into the map. */
 void map_copy_value(const struct skep_map *m, void *dst, const void *src);

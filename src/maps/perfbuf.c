@@ -36,7 +36,7 @@ struct perf_hdr {
 	uint16_t misc, size;
 };
 
-static uint64_t pg(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
+static inline uint64_t pg(void) { return map_page_size(); }
 
 static int perf_check(struct map_attr *a, char *err, size_t n)
 {

@@ -31,7 +31,7 @@ struct rb_ctl {
 
 #define RB_MAX_RECORD (UINT32_MAX >> 2)
 
-static uint64_t pg(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
+static inline uint64_t pg(void) { return map_page_size(); }
 
 static int rb_check(struct map_attr *a, char *err, size_t n)
 {

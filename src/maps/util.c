@@ -129,3 +129,15 @@ int map_reserve(struct skep_map *m, uint64_t *reserved, uint64_t end)
 	__atomic_store_n(reserved, to, __ATOMIC_RELEASE);
 	return 0;
 }
+
+/* sysconf is a libc call; ring buffer producers need the page size per record */
+uint64_t map_page_size(void)
+{
+	static uint64_t pg;
+	uint64_t v = __atomic_load_n(&pg, __ATOMIC_RELAXED);
+	if (!v) {
+		v = (uint64_t)sysconf(_SC_PAGESIZE);
+		__atomic_store_n(&pg, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}

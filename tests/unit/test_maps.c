@@ -16,6 +16,7 @@
 #include "check.h"
 #include "maps/map.h"
 #include "skep/map.h"
+#include "skep/prog.h"
 
 static double now_ns(void)
 {
@@ -372,12 +373,18 @@ static void map_in_map(void)
 	k = 1;
 	CHECK(!map_lookup_fast(ao, &k) && skep_map_lookup_elem(ao, &k, &out) == -ENOENT, "empty slot", "%s", "failed");
 	skep_map *pa = skep_map_create(SKEP_MAP_TYPE_PROG_ARRAY, "jmp", 4, 4, 8, NULL);
-	uint32_t prog = 7;
+	/* values are program ids (skep_prog_id), as the kernel takes prog fds */
+	static const struct skep_insn ret0[] = {{.code = 0xb7}, {.code = 0x95}};
+	skep_prog *tp = skep_prog_new();
+	skep_prog_load(tp, ret0, 2);
+	uint32_t prog = skep_prog_id(tp), noprog = prog + 1000;
 	k = 3;
-	CHECK(skep_map_update_elem(pa, &k, &prog, 0) == 0 && map_prog_array_get(pa, 3) == 7 && map_prog_array_get(pa, 4) == 0 &&
-	      map_prog_array_get(pa, 100) == 0, "prog array: tail call target", "%s", "failed");
+	CHECK(skep_map_update_elem(pa, &k, &noprog, 0) == -EBADF, "prog array: unknown program id: EBADF", "%s", skep_map_error(pa));
+	CHECK(skep_map_update_elem(pa, &k, &prog, 0) == 0 && map_prog_array_get(pa, 3) == prog && map_prog_array_get(pa, 4) == 0 &&
+	      map_prog_array_get(pa, 100) == 0, "prog array: tail call target", "%s", skep_map_error(pa));
 	CHECK(skep_map_delete_elem(pa, &k) == 0 && map_prog_array_get(pa, 3) == 0, "prog array: delete", "%s", "failed");
 	skep_map_close(pa);
+	skep_prog_free(tp);
 	skep_map_close(ao);
 	skep_map_close(ho);
 	skep_map_close(in);
