@@ -145,6 +145,10 @@ void *skep_object_bss(skep_object *obj, size_t *size);
 struct skep_btf;
 const struct skep_btf *skep_object_btf(const skep_object *obj);
 
+/* A program type's name as bpftool prints it ("xdp", "sched_cls", ...; libbpf's
+ * libbpf_bpf_prog_type_str), "unknown" past the kernel's table. */
+const char *skep_prog_type_str(uint32_t type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -172,6 +172,8 @@ const char *prog_type_name(uint32_t type)
 	return type < T_COUNT ? type_names[type] : "unknown";
 }
 
+const char *skep_prog_type_str(uint32_t type) { return prog_type_name(type); }
+
 int prog_type_runs(uint32_t type)
 {
 	switch (type) {

@@ -165,14 +165,6 @@ int read_program_from(const char *path, int sniff_text, const char *prog, struct
 	return rc;
 }
 
-static const char *const prog_types[] = {
-	"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
-	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
-	"sk_skb", "cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr",
-	"lwt_seg6local", "lirc_mode2", "sk_reuseport", "flow_dissector", "cgroup_sysctl",
-	"raw_tracepoint_writable", "cgroup_sockopt", "tracing", "struct_ops", "ext", "lsm",
-	"sk_lookup", "syscall", "netfilter",
-};
 static const char *const map_types[] = {
 	"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
 	"stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
@@ -182,10 +174,7 @@ static const char *const map_types[] = {
 	"user_ringbuf", "cgrp_storage", "arena",
 };
 
-const char *prog_type_str(uint32_t t)
-{
-	return t < sizeof prog_types / sizeof *prog_types ? prog_types[t] : "unknown";
-}
+const char *prog_type_str(uint32_t t) { return skep_prog_type_str(t); }
 
 const char *map_type_str(uint32_t t)
 {
