@@ -15,14 +15,14 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -fPIC -g $(WARN)
 OPT     ?= -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS  += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS  += $(EXTRA_LDLIBS) -lpthread
+LDLIBS  += $(EXTRA_LDLIBS) -lZydis -lZycore -lpthread  # Zydis: src/attach decodes x86 code
 TOOL_LDLIBS := -lZydis -lZycore  # x86 disassembly for `skep disasm --jited` (the tool only)
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/skep/*.c))
 TLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
-HDRS      := $(wildcard include/skep/*.h src/*/*.h src/*/*.def tests/lib/*.h tools/skep/*.h)
+HDRS      := $(wildcard include/skep/*.h src/*/*.h src/*/*.def tests/lib/*.h tools/skep/*.h tools/skep/*.def)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/obj/%.o)
@@ -72,18 +72,30 @@ fuzz: objects
 demo: deps all
 	@examples/demo.sh
 
-install: all
+# The man page comes from tools/skep/help.def through the binary (skep help --man);
+# make man refreshes the checked-in docs/skep.8 (tests/cli/help.sh checks it is current).
+$(O)/skep.8: $(O)/skep
+	$(O)/skep help --man > $@
+man: $(O)/skep.8
+	cp $(O)/skep.8 docs/skep.8
+.PHONY: man
+
+install: all $(O)/skep.8
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/skep $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(O)/libskep.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(O)/libskep.so $(DESTDIR)$(PREFIX)/lib/libskep.so.0
 	ln -sf libskep.so.0 $(DESTDIR)$(PREFIX)/lib/libskep.so
 	install -m 644 include/skep/*.h $(DESTDIR)$(PREFIX)/include/skep/
 	install -m 755 $(O)/skep $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 $(O)/skep.8 $(DESTDIR)$(PREFIX)/share/man/man8/skep.8
+	install -m 644 tools/skep/skep.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skep
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' skep.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/skep.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libskep.a $(DESTDIR)$(PREFIX)/lib/libskep.so* \
-	      $(DESTDIR)$(PREFIX)/bin/skep $(DESTDIR)$(PREFIX)/lib/pkgconfig/skep.pc
+	      $(DESTDIR)$(PREFIX)/bin/skep $(DESTDIR)$(PREFIX)/lib/pkgconfig/skep.pc \
+	      $(DESTDIR)$(PREFIX)/share/man/man8/skep.8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skep
 	rm -rf $(DESTDIR)$(PREFIX)/include/skep
 
 clean:
@@ -95,7 +107,7 @@ clean:
 # their own directory ($(O)/tests/../objects).
 BPF_CLANG   ?= clang
 BPF_CLANG19 ?= $(shell command -v clang-19 2>/dev/null)
-BPF_CFLAGS  := -O2 -g -target bpf -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
+BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
 BPF_OBJ_SRCS := $(sort $(wildcard tests/objects/*.bpf.c))
 BPF_OBJS := $(BPF_OBJ_SRCS:tests/objects/%.bpf.c=$(O)/objects/%.o)
 ifneq ($(BPF_CLANG19),)
@@ -128,3 +140,32 @@ $(O)/examples/v4/%.o: examples/bpf/%.bpf.c
 test-build: $(EX_OBJS)
 examples: $(EX_OBJS)
 .PHONY: examples
+
+# ---- skep trace: the agent preloaded into traced commands ($(O)/libskep-agent.so: tools/agent/*.c
+# with the libskep objects it needs linked in and their symbols hidden, so it does not clash
+# with a libskep the traced program may use) and the small programs of ours the tracing
+# examples trace (examples/victims/*.c into $(O)/victims/, unoptimised enough that each
+# probed function is a real call).
+AGENT_SRCS := $(sort $(wildcard tools/agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(O)/obj/%.o)
+$(AGENT_OBJS) $(O)/obj/tools/skep/cmd_trace.o: tools/agent/agent_proto.h
+$(O)/libskep-agent.so: $(AGENT_OBJS) $(O)/libskep.a
+	$(CC) $(CFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(AGENT_OBJS) $(O)/libskep.a $(LDLIBS) -lZydis -lZycore -lm
+VICTIM_SRCS := $(sort $(wildcard examples/victims/*.c))
+VICTIMS := $(VICTIM_SRCS:examples/victims/%.c=$(O)/victims/%)
+$(O)/victims/%: examples/victims/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fno-inline -fno-omit-frame-pointer $(WARN) -o $@ $< -lpthread
+all: $(O)/libskep-agent.so
+test-build: $(VICTIMS)
+victims: $(VICTIMS)
+agent: $(O)/libskep-agent.so
+# skep finds the agent beside itself (the build directory) or in ../lib/skep/ (installed)
+install: install-agent
+install-agent: $(O)/libskep-agent.so
+	install -d $(DESTDIR)$(PREFIX)/lib/skep
+	install -m 755 $(O)/libskep-agent.so $(DESTDIR)$(PREFIX)/lib/skep/
+uninstall: uninstall-agent
+uninstall-agent:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/skep
+.PHONY: victims agent install-agent uninstall-agent

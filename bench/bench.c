@@ -25,6 +25,8 @@
 #include "skep/prog.h"
 
 int bench_maps(FILE *f, const char *dir);   /* bench_maps.c: the "Map operations" section */
+int bench_verifier(FILE *f, const char *dir);  /* bench_verifier.c: "Verifier" (DIR/objects, DIR/examples) */
+int bench_uprobe(FILE *f, const char *dir);   /* bench_uprobe.c: "Uprobes" (DIR/uprobe_progs.o) */
 
 #define BENCH(n) uint64_t native_##n(uint8_t *m); extern const char native_##n##_desc[];
 #include "list.h"
@@ -724,6 +726,12 @@ int main(int argc, char **argv)
 	report(m, res, toolchain, cpu);
 	fprintf(stderr, "bench: map operations\n");
 	bad |= bench_maps(m, dir);
+	fprintf(stderr, "bench: uprobes\n");
+	bad |= bench_uprobe(m, dir);
+	fprintf(stderr, "bench: verifier\n");
+	char top[4096];
+	snprintf(top, sizeof top, "%s/..", dir);  /* dir is <build>/bench */
+	bad |= bench_verifier(m, top);
 	fclose(m);
 	fputs(text, stdout);
 	if (out) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -28,8 +29,8 @@
 int bench_maps(FILE *f, const char *dir);
 
 #define N         1024              /* operations per run: as progs_maps/mapop.h */
-#define ROUNDS    7
-#define CALL_NS   30e6
+#define ROUNDS    15
+#define CALL_NS   2e6               /* short calls: best-of-ROUNDS finds one not preempted */
 #define RING_SIZE (4u << 20)        /* holds a whole test-run call of records; cache-sized */
 #define REC_SIZE  (8 + 32)          /* header + the 32-byte record */
 
@@ -60,6 +61,7 @@ struct side {
 	struct ring_buffer *krb;
 	skep_object *sobj;
 	skep_prog *sp[2];           /* [1]: a second program for the second producer */
+	skep_prog *own;             /* sp[0] when loaded here rather than by the object */
 	skep_ringbuf_consumer *src;
 	uint64_t drained;
 	char note[160];             /* e.g. the JIT's fallback */
@@ -138,6 +140,7 @@ static void side_close(struct side *s)
 	bpf_object__close(s->kobj);
 	skep_ringbuf_consumer_free(s->src);
 	skep_prog_free(s->sp[1]);
+	skep_prog_free(s->own);
 	skep_object_close(s->sobj);
 }
 
@@ -169,9 +172,29 @@ static int side_open(struct side *s, const char *dir, const struct mop *op, char
 			return snprintf(why, whysize, "ring size: %s", skep_object_error(s->sobj)), err;
 		if (!(p = skep_object_find_program_by_name(s->sobj, "bench")))
 			return snprintf(why, whysize, "no program 'bench'"), -ENOENT;
-		if ((err = skep_object_load(s->sobj)))
-			return snprintf(why, whysize, "load: %s", skep_object_error(s->sobj)), err;
-		s->sp[0] = skep_program_prog(p);
+		if ((err = skep_object_load(s->sobj))) {
+			/* Skep's verifier refused what the kernel's accepts: measure the same
+			 * instructions loaded as trusted (skep_prog_load: any engine), and say so. */
+			char verr[512];
+			struct skep_object_load_opts lo = { .sz = sizeof lo, .no_verify = 1 };
+			snprintf(verr, sizeof verr, "%s", skep_object_error(s->sobj));
+			skep_object_close(s->sobj);
+			s->sobj = NULL;
+			if ((err = skep_object_open_file(path, NULL, &s->sobj)) ||
+			    (ring && (err = skep_object_map_set_max_entries(skep_object_find_map_by_name(s->sobj, "rb"),
+									     RING_SIZE))) ||
+			    !(p = skep_object_find_program_by_name(s->sobj, "bench")) ||
+			    (err = skep_object_load_with(s->sobj, &lo)))
+				return snprintf(why, whysize, "load: %s", verr), err ? err : -ENOENT;
+			size_t n;
+			const struct skep_insn *in = skep_program_insns(p, &n);
+			if (!(s->own = skep_prog_new()) || (err = skep_prog_set_type(s->own, BPF_PROG_TYPE_XDP)) ||
+			    (err = skep_prog_load(s->own, in, n)))
+				return snprintf(why, whysize, "trusted load: %s",
+						s->own ? skep_prog_error(s->own) : "out of memory"), err ? err : -ENOMEM;
+			snprintf(s->note, sizeof s->note, "loaded unverified, Skep's verifier refused: %.100s", verr);
+		}
+		s->sp[0] = s->own ? s->own : skep_program_prog(p);
 		if (op->producers > 1) {
 			/* Its own program for the second thread, over the same maps (the loaded
 			 * instructions carry the map ids). */
@@ -185,7 +208,7 @@ static int side_open(struct side *s, const char *dir, const struct mop *op, char
 		for (int i = 0; i < op->producers; i++) {
 			if ((err = skep_prog_set_engine(s->sp[i], SKEP_ENGINE_JIT)))
 				return snprintf(why, whysize, "JIT: %s", skep_prog_error(s->sp[i])), err;
-			if (skep_prog_engine(s->sp[i]) != SKEP_ENGINE_JIT)
+			if (skep_prog_engine(s->sp[i]) != SKEP_ENGINE_JIT)   /* the more important note */
 				snprintf(s->note, sizeof s->note, "interpreter: %s", skep_prog_fallback_reason(s->sp[i]));
 		}
 		if (ring && !(s->src = skep_ringbuf_consumer_new(skep_object_map_handle(skep_object_find_map_by_name(s->sobj, "rb")),
@@ -221,10 +244,17 @@ static void *run_job(void *arg)
 			j->err = -errno, snprintf(j->why, sizeof j->why, "BPF_PROG_TEST_RUN: %s", strerror(errno));
 		j->dur = o.duration, j->ret = o.retval;
 	} else {
+		/* The thread's CPU time, not o.duration (wall): the kernel's test-run timer
+		 * stops while the kernel reschedules (bpf_test_timer_continue), so time other
+		 * processes take the CPU is not counted there either. */
 		struct skep_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof pkt, .repeat = j->repeat };
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 		if ((j->err = skep_prog_test_run(j->s->sp[j->i], &o)))
 			snprintf(j->why, sizeof j->why, "test run: %s", skep_prog_error(j->s->sp[j->i]));
-		j->dur = o.duration, j->ret = o.retval;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+		j->dur = (uint32_t)(((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / j->repeat);
+		j->ret = o.retval;
 	}
 	return NULL;
 }
@@ -288,6 +318,15 @@ static void measure(const char *dir, const struct mop *op, int kernel, struct ce
 	}
 	if (side_open(&s, dir, op, c->why, sizeof c->why))
 		goto out;
+	if (s.krb || s.src) {
+		/* Steady state: go once around the ring first. The kernel allocates a ring's
+		 * pages at creation; Skep's shared memory gets them at first touch, at the
+		 * cost of a page fault each (~15 us on this kind of VM). */
+		int full = (int)(0.9 * RING_SIZE / ((double)op->producers * N * REC_SIZE));
+		for (int k = 0; k < 2; k++)
+			if (call(&s, op, full, c->why, sizeof c->why) < 0)
+				goto out;
+	}
 	if ((d = call(&s, op, repeat, c->why, sizeof c->why)) < 0)
 		goto out;
 	double rep = CALL_NS / (d > 1 ? d : 1);
@@ -358,9 +397,11 @@ int bench_maps(FILE *f, const char *dir)
 
 	fprintf(f, "\n## Map operations\n\n"
 		"ns per operation, measured from inside an XDP program looping %d times over it "
-		"(progs_maps/*.c, the same object for both sides), best of %d test-run calls; "
-		"Skep on its JIT with skep_prog_test_run, the kernel with BPF_PROG_TEST_RUN.\n\n"
-		"| op | Skep ns/op | kernel ns/op | Skep/kernel |\n|---|--:|--:|--:|\n", N, ROUNDS);
+		"(progs_maps/*.c, the same object for both sides), best of %d test-run calls of about "
+		"%.0f ms; Skep on its JIT with skep_prog_test_run timed by the calling thread's CPU time, "
+		"the kernel with BPF_PROG_TEST_RUN (whose timer stops while it reschedules: neither "
+		"counts time other processes take).\n\n"
+		"| op | Skep ns/op | kernel ns/op | Skep/kernel |\n|---|--:|--:|--:|\n", N, ROUNDS, CALL_NS / 1e6);
 	for (size_t i = 0; i < NMOPS; i++) {
 		if (sk[i].ns >= 0 && kn[i].ns > 0)
 			snprintf(r, sizeof r, "%.2fx", sk[i].ns / kn[i].ns), met &= sk[i].ns <= kn[i].ns;
@@ -376,7 +417,7 @@ int bench_maps(FILE *f, const char *dir)
 		"32-bit keys, 64-bit values), lookups check the value, updates store it again (BPF_ANY). "
 		"Every call must return %d successful operations. Ring buffer: 32-byte "
 		"bpf_ringbuf_output records (flags 0) into a %u MiB ring sized to hold a whole call, "
-		"drained after each call and counted. Two producers: two threads on CPUs %d and %d, "
+		"drained after each call and counted, after two warm-up calls that go around the ring. Two producers: two threads on CPUs %d and %d, "
 		"each running one test-run call at once on the same ring (the kernel: two "
 		"BPF_PROG_TEST_RUN calls, each on its thread's CPU; Skep: two programs loaded from "
 		"the same instructions); the figure is the mean of the two producers' ns per op.\n",

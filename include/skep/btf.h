@@ -33,6 +33,10 @@ struct skep_btf_type {
 	uint32_t int_encoding, int_offset, int_bits;   /* encoding: 1 signed, 2 char, 4 bool */
 	/* ARRAY */
 	uint32_t elem_type, index_type, nelems;
+	/* VAR: linkage (0 static, 1 global, 2 extern; a FUNC's linkage is its vlen) */
+	uint32_t linkage;
+	/* DECL_TAG: the member or parameter tagged, -1 for the type itself */
+	int32_t component_idx;
 };
 
 /* A member (STRUCT/UNION), enumerator (ENUM/ENUM64), parameter (FUNC_PROTO) or
@@ -56,6 +60,10 @@ int64_t skep_btf_type_size(const struct skep_btf *btf, uint32_t id);
 uint32_t skep_btf_resolve(const struct skep_btf *btf, uint32_t id);
 /* Id of the first type of that name (and kind, 0: any), or 0. */
 uint32_t skep_btf_find(const struct skep_btf *btf, const char *name, uint32_t kind);
+/* The .BTF section of an ELF object in memory, parsed on its own (no loading: works for
+ * objects the loader refuses), or raw BTF (as /sys/kernel/btf/vmlinux).  NULL with errno and err set (ENOENT: no .BTF). */
+struct skep_btf *skep_btf_parse_elf(const void *buf, size_t len, char *err, size_t errlen);
+void skep_btf_free(struct skep_btf *btf);
 
 #ifdef __cplusplus
 }

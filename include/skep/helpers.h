@@ -112,6 +112,14 @@ skep_helper_fn skep_helper_impl(uint32_t id);
 /* Id of a helper by name ("bpf_loop" or "loop"), or -1. */
 int64_t skep_helper_by_name(const char *name);
 
+/* For tools (skep feature probe): a helper's name by id (its prototype's, else the
+ * kernel's name for a kernel id; NULL if unknown); whether Skep can run it (an
+ * implementation exists, or the engines do it: tail calls) rather than only verify
+ * calls to it; and the tail-call chain limit (the kernel's MAX_TAIL_CALL_CNT). */
+const char *skep_helper_name(uint32_t id);
+int skep_helper_runs(uint32_t id);
+uint32_t skep_helper_tail_call_limit(void);
+
 /* Register an embedder helper: id in [SKEP_HELPER_USER_BASE, SKEP_HELPER_USER_END),
  * name (copied), fn and its prototype (copied; proto->id and name are set from the
  * arguments). Programs loaded afterwards get it by default. -EINVAL for an id in the

@@ -38,6 +38,17 @@ int skep_insns_validate(const struct skep_insn *insns, size_t n, int max_cpu,
 /* Lowest cpu version (1..4) that has this instruction, 0 if unknown. */
 int skep_insn_cpu_version(const struct skep_insn *insn);
 
+/* The instruction set as data, for tools (skep feature probe): op i of the opcode
+ * table (0 <= i < count), with its name ("ADD64_IMM"), opcode byte, first cpu version,
+ * llvm-objdump text template and group ("alu", "jmp", "atomic", ...). 0, or -ENOENT
+ * past the end. */
+struct skep_isa_op {
+	const char *name, *text, *group;
+	uint8_t code;
+	int cpu;
+};
+int skep_isa_op(size_t i, struct skep_isa_op *out);
+
 /* Disassemble one instruction (two for lddw) into buf in llvm-objdump syntax.
  * n is the number of instructions available from insn (to see a lddw's second half).
  * Returns the number of instructions consumed (1 or 2), or -EINVAL for an invalid one

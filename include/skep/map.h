@@ -156,6 +156,8 @@ struct skep_map_info {
 };
 int skep_map_get_info(const skep_map *map, struct skep_map_info *info);
 uint32_t skep_map_type(const skep_map *map);
+/* 1 if Skep implements map type (a BPF_MAP_TYPE_* number), else 0. */
+int skep_map_type_supported(uint32_t type);
 uint32_t skep_map_key_size(const skep_map *map);
 uint32_t skep_map_value_size(const skep_map *map);
 uint32_t skep_map_max_entries(const skep_map *map);

@@ -49,10 +49,41 @@ int skep_object_open_file(const char *path, const struct skep_object_open_opts *
 int skep_object_open_mem(const void *buf, size_t len, const struct skep_object_open_opts *opts,
 			 skep_object **obj);
 
-/* Create the maps and load every program whose autoload is on.  0 or a negative errno.
- * A program of a type Skep cannot run (a kprobe, a cgroup program, ...) fails the load
- * unless its autoload was turned off. */
+/* Create the maps, verify and load every program whose autoload is on.  0 or a
+ * negative errno.  A program of a type Skep cannot run (a kprobe, a cgroup program, ...)
+ * fails the load unless its autoload was turned off.
+ *
+ * Every program is verified (skep/verifier.h) before it loads, as the kernel does: its
+ * type from the section name, its maps from the object.  A refusal fails the load with
+ * the verifier's errno (-EACCES, ...) and skep_object_error() naming the program, the
+ * instruction, the reason and the source line when the object has BTF line info:
+ *   "program 'xdp_main': insn 12: R1 invalid mem access 'scalar' (prog.bpf.c:34: *p = 1;)"
+ * Turning verification off is explicit (skep_object_load_with, no_verify); the programs
+ * are then SKEP_PROG_UNVERIFIED (skep/prog.h): only the checked engine runs them. */
 int skep_object_load(skep_object *obj);
+
+struct skep_object_load_opts {
+	size_t sz;          /* sizeof(struct skep_object_load_opts) */
+	int no_verify;      /* load without verifying: checked engine only */
+	int log_level;      /* the verifier's log of each program (0 none, 1, 2) ... */
+	char *log_buf;      /* ... into this buffer (the last program verified; on a
+			     * refusal, the refused one) */
+	size_t log_size;
+};
+int skep_object_load_with(skep_object *obj, const struct skep_object_load_opts *opts);
+
+/* Verify one program of an opened object (loaded or not) without loading it: its type
+ * (the section's, or skep_program_set_type's), its maps from the object's definitions
+ * (opts->map_info and prog_type are filled in; opts may be NULL).  Returns what
+ * skep_verify returns; a refusal's result->msg gets " (file:line: source text)" from
+ * the BTF line info of the refused instruction when the object has it. */
+struct skep_verify_opts;
+struct skep_verify_result;
+int skep_program_verify(const skep_program *p, const struct skep_verify_opts *opts,
+			struct skep_verify_result *result);
+/* The source line of instruction insn ("file.bpf.c:34: *p = 1;") into buf, from the
+ * nearest line info at or before insn; "" (returns 0) when there is none. */
+int skep_program_source_line(const skep_program *p, size_t insn, char *buf, size_t len);
 
 /* Maps, programs and memory go; pinned maps stay pinned. NULL is ignored. */
 void skep_object_close(skep_object *obj);
@@ -120,6 +151,10 @@ uint32_t skep_object_map_max_entries(const skep_object_map *m);
 uint32_t skep_object_map_flags(const skep_object_map *m);
 uint64_t skep_object_map_extra(const skep_object_map *m);
 uint32_t skep_object_map_pinning(const skep_object_map *m);   /* 0 none, 1 LIBBPF_PIN_BY_NAME */
+/* Before load: pin the map under name (in skep_map_pin_dir()), as libbpf's
+ * bpf_map__set_pin_path: if a compatible map is pinned there, load reuses it (global
+ * data keeps its contents), else creates and pins it. NULL: back to the default. */
+int skep_object_map_set_pin_name(skep_object_map *m, const char *name);
 /* BTF type ids of key and value (0 if none): see skep/btf.h. */
 uint32_t skep_object_map_btf_key_type_id(const skep_object_map *m);
 uint32_t skep_object_map_btf_value_type_id(const skep_object_map *m);

@@ -44,15 +44,57 @@ skep_prog *skep_prog_new(void);
 void skep_prog_free(skep_prog *p);
 
 /* Load instructions (copied): validates the structure and prepares the engine.
- * Returns 0 or a negative errno; skep_prog_error() then says where and why. */
+ * Returns 0 or a negative errno; skep_prog_error() then says where and why.
+ *
+ * skep_prog_load does NOT run the verifier. It is the raw load: memory programs (type 0:
+ * r1 = a buffer, r2 = its length, as uBPF runs them, which no verifier can prove safe)
+ * and instructions an embedder chooses to trust. Running such a program on the fast
+ * interpreter or the JIT trusts it completely; only the checked engine protects the
+ * host from it. That is the embedder's explicit choice. Programs of a kernel type are
+ * verified by skep_prog_load_verified, and skep_object_load verifies every program of
+ * an object by default. */
 int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n);
+
+/* What is known of a program's safety. */
+enum skep_prog_verification {
+	SKEP_PROG_NOT_VERIFIED = 0,  /* skep_prog_load: trusted by the embedder's choice; any engine */
+	SKEP_PROG_VERIFIED = 1,      /* proven safe by the verifier at load; any engine */
+	/* Verification was turned off explicitly (skep_prog_set_unverified, the object load
+	 * option no_verify, `skep prog run --no-verify`): only the checked engine runs it.
+	 * skep_prog_set_engine refuses the others with -EPERM, the JIT does not compile it
+	 * (skep_prog_func returns NULL), and a fast-interpreter tail call to it falls
+	 * through as to an empty slot. */
+	SKEP_PROG_UNVERIFIED = 2,
+};
+
+/* Verify, then load (skep/verifier.h): the program type is p's (skep_prog_set_type, set
+ * before); opts (may be NULL) gives the log, flags, budget and map resolution, and its
+ * prog_type is ignored. A refusal is -EACCES (or the verifier's errno) with
+ * skep_prog_error() holding the verifier's "insn N: reason"; res (may be NULL) gets the
+ * verifier's whole result (free it with skep_verify_result_free). A verified program
+ * runs on any engine; on the checked engine the accesses the verifier proved in bounds
+ * (skep_verify_result.mem_safe) are not checked again at run time: this trusts that r1
+ * is the context the program type defines (as skep_prog_test_run and attachments pass
+ * it), as the kernel does. */
+struct skep_verify_opts;
+struct skep_verify_result;
+int skep_prog_load_verified(skep_prog *p, const struct skep_insn *insns, size_t n,
+			    const struct skep_verify_opts *opts, struct skep_verify_result *res);
+
+/* Mark p as a program whose verification was turned off (before or after load; a later
+ * skep_prog_load keeps the mark): its engine becomes the checked interpreter and no
+ * other may be chosen (see SKEP_PROG_UNVERIFIED). Drops the verifier's proofs. 0 or
+ * -ENOMEM. */
+int skep_prog_set_unverified(skep_prog *p);
+enum skep_prog_verification skep_prog_verification(const skep_prog *p);
 
 /* The last error message of this program ("" if none). */
 const char *skep_prog_error(const skep_prog *p);
 
 /* Select the engine (before or after load). The JIT compiles at once when a program is
  * loaded; one it cannot compile runs on the interpreter instead, with the reason kept
- * (skep_prog_fallback_reason). Errors: -EOPNOTSUPP (no JIT on this host), -ENOMEM. */
+ * (skep_prog_fallback_reason). Errors: -EOPNOTSUPP (no JIT on this host), -ENOMEM,
+ * -EPERM (an unverified program: only SKEP_ENGINE_CHECKED, see above). */
 int skep_prog_set_engine(skep_prog *p, enum skep_engine engine);
 /* The engine runs will use: SKEP_ENGINE_INTERP when the JIT was chosen but could not
  * compile the program (the reason is then kept, see below). */
@@ -75,8 +117,8 @@ void skep_prog_set_insn_limit(skep_prog *p, uint64_t limit);
 
 /* Run with explicit arguments. Returns 0 with *r0 set, or a negative errno
  * (-EFAULT for a refused memory access in the checked engine, -E2BIG for the
- * instruction limit, -ENOSYS for an unbound helper) with skep_prog_error() naming the
- * instruction. */
+ * instruction limit, -ENOSYS for a helper this runtime lacks or that is not bound,
+ * named in the message) with skep_prog_error() naming the instruction. */
 int skep_prog_run(skep_prog *p, const struct skep_run_args *args, uint64_t *r0);
 
 /* A plain memory program, as uBPF runs them: r1 = mem, r2 = len. */

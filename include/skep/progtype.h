@@ -141,6 +141,10 @@ int skep_ctx_access_check(const struct skep_prog_type_desc *d, uint32_t off, uin
 /* Whether helper id is allowed for programs of type d. */
 int skep_prog_type_allows_helper(const struct skep_prog_type_desc *d, uint32_t id);
 
+/* Whether programs of type d can run helper id in Skep: 1 when the type binds an
+ * implementation or skep_helper_runs(id); 0 when calls to it are only verified. */
+int skep_prog_type_helper_runs(const struct skep_prog_type_desc *d, uint32_t id);
+
 /* Give a program a type before loading it (0 = plain memory program, the default): the
  * load then rewrites its context accesses, and the type's helper implementations are
  * bound. 0, -ENOENT (unknown type), -EBUSY (a program is already loaded with another

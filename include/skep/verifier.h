@@ -30,6 +30,7 @@ struct skep_verifier_map {
 	int32_t spin_lock_off; /* offset of a struct bpf_spin_lock in the value, -1 if none */
 	const void *inner;     /* map-in-map: the inner map template's handle (opaque) */
 	uint32_t inner_key_size, inner_value_size, inner_type;
+	uint32_t map_flags;    /* BPF_F_*: RDONLY_PROG (1 << 7) and WRONLY_PROG (1 << 8) matter */
 };
 
 /* Resolve the map of a lddw: src is BPF_PSEUDO_MAP_FD (1) or BPF_PSEUDO_MAP_VALUE (2),
@@ -88,6 +89,11 @@ void skep_verify_result_free(struct skep_verify_result *result);
  * if unknown). */
 int skep_verify_type_by_name(const char *name);
 const char *skep_verify_type_name(uint32_t type);
+
+/* The prototype the verifier checks a call to helper id against: Skep's (helpers.h), or
+ * a kernel helper's that Skep verifies but does not run; NULL if unknown. */
+struct skep_helper_proto;
+const struct skep_helper_proto *skep_verify_helper_proto(uint32_t id);
 
 #ifdef __cplusplus
 }

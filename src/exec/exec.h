@@ -28,6 +28,8 @@ struct skep_prog {
 	struct skep_map **maps;      /* handles on the maps the program references (maprefs.c) */
 	uint32_t nmaps;
 	uint32_t id;                 /* registry id (prog_registry.c), 0 until loaded */
+	uint8_t verification;        /* enum skep_prog_verification */
+	uint8_t *mem_safe;           /* verified: per insn, accesses proven in bounds (or NULL) */
 	char err[512];
 };
 
@@ -45,6 +47,8 @@ void interp_free(struct interp_code *c);
 /* Run; checked != 0 bounds-checks every memory access against args->regions
  * and the run's own stack frames. */
 int interp_run(struct skep_prog *p, const struct skep_run_args *args, int checked, uint64_t *r0);
+/* -ENOSYS with the message naming helper id that no function is bound to (interp.c). */
+int helper_missing(struct skep_prog *p, size_t insn, uint64_t id);
 
 /* JIT: compile p->insns (helpers resolved now) into p->jit. -EOPNOTSUPP when the
  * host is not x86-64; any other failure leaves p->err saying why. */

@@ -13,6 +13,7 @@
 
 #include "exec.h"
 #include "isa/isa.h"
+#include "isa/text.h"
 
 struct dinsn {
 	const void *label;              /* fast engine handler */
@@ -23,7 +24,8 @@ struct dinsn {
 	};
 	uint8_t dst, src;
 	uint16_t op;                    /* enum isa_op */
-	uint32_t pad;
+	uint8_t safe;                   /* checked engine: the verifier proved its access in bounds */
+	uint8_t pad[3];
 };
 
 /* Handlers beyond the opcode table's ops. */
@@ -142,6 +144,17 @@ mem_fault(struct skep_prog *p, const struct skep_prog *cur, const struct interp_
 				  : "outside the stack, context and caller memory");
 }
 
+/* A helper call the runtime cannot make: name the helper (a verified program may call
+ * any kernel helper; Skep implements a subset). */
+__attribute__((noinline, cold)) int
+helper_missing(struct skep_prog *p, size_t insn, uint64_t id)
+{
+	const char *name = id <= INT32_MAX ? isa_helper_name((int32_t)id) : NULL;
+	return prog_fail(p, -ENOSYS, "insn %zu: call to helper %llu which is not bound%s%s%s", insn,
+			 (unsigned long long)id, name ? " (" : "", name ? name : "",
+			 name ? ": Skep's runtime does not implement it; skep_prog_set_helper binds one)" : "");
+}
+
 #define CHECKED 0
 #define INTERP_FN run_fast
 #include "interp_loop.h"
@@ -179,6 +192,7 @@ int interp_prepare(struct skep_prog *p)
 		d->src = in->src;
 		d->imm = (uint64_t)(int64_t)in->imm;
 		d->off = in->off;
+		d->safe = p->mem_safe ? p->mem_safe[i] & 1 : 0;
 		switch (op == OP_INVALID ? -1 : isa_ops[op].kind) {
 		case K_LDDW:
 			d->imm = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;

@@ -49,8 +49,9 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c, const str
 #define DISPATCH() do { if (__builtin_expect(++count > limit, 0)) goto limit_hit; \
 			goto *labels[ip->op]; } while (0)
 	/* refuse [addr, addr + n) unless it is inside an active frame or a region */
+	/* (not for an access the verifier proved in bounds: ip->safe) */
 #define MEM(n, kind) do { access = (kind); \
-		if (__builtin_expect(!mem_ok(addr, (n), (kind), stack, depth, a), 0)) goto fault; \
+		if (__builtin_expect(!ip->safe && !mem_ok(addr, (n), (kind), stack, depth, a), 0)) goto fault; \
 	} while (0)
 #define MEM_ATOMIC(n) do { MEM(n, ACC_ATOMIC); if (addr & ((n) - 1)) goto misaligned; } while (0)
 #else
@@ -246,7 +247,8 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c, const str
 		uint32_t idx = (uint32_t)reg[3];
 		const struct skep_prog *t;
 		if (!arr || idx >= arr->max_entries || tail_calls >= SKEP_MAX_TAIL_CALLS ||
-		    !(t = arr->progs[idx]) || !t->interp)
+		    !(t = arr->progs[idx]) || !t->interp ||
+		    (!CHECKED && t->verification == SKEP_PROG_UNVERIFIED))  /* checked engine only */
 			NEXT();
 		tail_calls++;
 		cur = t, c = t->interp;
@@ -350,8 +352,7 @@ static int INTERP_FN(struct skep_prog *p, const struct interp_code *c, const str
 				 (size_t)(ip - c->insns));
 	unbound:
 		SAVE_COUNT(count);
-		return prog_fail(p, -ENOSYS, "insn %zu: call to helper %llu which is not bound",
-				 (size_t)(ip - c->insns), (unsigned long long)IMM);
+		return helper_missing(p, (size_t)(ip - c->insns), IMM);
 	kfunc:
 		SAVE_COUNT(count);
 		return prog_fail(p, -ENOSYS, "insn %zu: call to kfunc %d: kfuncs are not supported",

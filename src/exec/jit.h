@@ -56,6 +56,7 @@ enum {
 	JIT_OFF_ADDR = 1 << 11,     /* "r = s; r += t; *(r + off)" not fused into [s + t + off] */
 	JIT_OFF_CMP8 = 1 << 12,     /* "r &= 0xff; if r < k" not a byte compare */
 	JIT_OFF_ZEXT = 1 << 13,     /* "w = w" after a 32-bit op on w still a mov */
+	JIT_OFF_INLINE = 1 << 14,   /* array map lookups call the helper instead of inline code */
 };
 extern unsigned jit_off;
 

@@ -17,7 +17,9 @@
  * its operand ([s + t + off]); "r &= 0xff" feeding only an unsigned compare with a
  * byte is a byte compare; "if c goto +1; goto L" is "if !c goto L"; "w = w" after a
  * 32-bit op on w is nothing. Each technique has a JIT_OFF_* switch (jit.h) and applies
- * only where no jump lands inside its pattern.
+ * only where no jump lands inside its pattern. As the kernel's map_gen_lookup, a
+ * bpf_map_lookup_elem on an ARRAY or PERCPU_ARRAY map known at the call is inline code
+ * (inline_lookup).
  *
  * Code size: jumps are rel8 when they reach. Passes repeat until every label stays put:
  * each pass lays jumps out with the offsets of the pass before, sizes only shrink, so
@@ -41,6 +43,12 @@ unsigned jit_off;
 
 #include "isa/isa.h"
 #include "jit_emit.h"
+#include "maps/map.h"
+#include "skep/helpers.h"
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#include <sys/rseq.h>
+#define HAVE_RSEQ 1
+#endif
 
 static const uint8_t xreg[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 
@@ -78,6 +86,7 @@ struct jc {
 	int rtdepth;          /* call depth has no static bound: counted at run time */
 	unsigned off;         /* JIT_OFF_* (measurements) */
 	uint8_t *loop;        /* per instruction: T_TARGET, T_LOOP */
+	uint8_t *inl;         /* per instruction: INL_CALL, INL_DEAD (NULL: no lookups) */
 	int skip;             /* instructions after this one folded into it */
 	uint16_t *live;       /* per instruction: BPF registers live after it (bit per reg) */
 	int cmp8;             /* the next compare reads only the low byte (byte_cmp) */
@@ -717,6 +726,188 @@ static void call_abs(struct jc *j, uint64_t target)
 	}
 }
 
+/* ---- inlined array lookups (the kernel's array_map_gen_lookup) ----
+ * bpf_map_lookup_elem(map, key) on an ARRAY or PERCPU_ARRAY map known at the call
+ * becomes native code: r0 = *(u32 *)key < max_entries ? data + idx * stride : NULL
+ * (per-CPU: + this CPU's slot). The map is known when r1 was set by a lddw of the
+ * address of a map the program references (maprefs.c resolved it at load) earlier in
+ * the same basic block, directly or through register moves. */
+
+enum { ALL_REGS = 0x7ff, ARG_REGS = 0x3e };
+static void use_def(const struct skep_insn *in, enum isa_op op, unsigned *use, unsigned *def);
+
+/* The map r1 holds at call i, found by walking back through the basic block; NULL when
+ * unknown (a jump target in between, a redefinition we cannot follow, a function start).
+ * *ld: the lddw when it loads r1 itself and nothing between reads r1 (its code can go:
+ * the inline code does not need the map's address), else SIZE_MAX. */
+static struct skep_map *call_map(struct jc *j, size_t i, const struct fn *fn, size_t *ld)
+{
+	unsigned r = 1, read = 0;
+	*ld = SIZE_MAX;
+	if (j->loop[i] & T_TARGET)
+		return NULL;
+	for (size_t k = i; k-- > fn->start;) {
+		enum isa_op op = j->op[k];
+		if (op == OP_INVALID)   /* a lddw's second half: look at its first */
+			continue;
+		const struct skep_insn *x = &j->in[k];
+		unsigned use, def;
+		use_def(x, op, &use, &def);
+		if (def >> r & 1) {
+			if (op == OP_MOV64_REG) {
+				r = x->src;
+			} else if (op == OP_LDDW) {
+				uint64_t v = (uint32_t)x->imm | (uint64_t)(uint32_t)x[1].imm << 32;
+				for (uint32_t m = 0; m < j->p->nmaps; m++)
+					if ((uint64_t)(uintptr_t)j->p->maps[m] == v) {
+						if (r == 1 && !read)
+							*ld = k;
+						return j->p->maps[m];
+					}
+				return NULL;
+			} else {
+				return NULL;
+			}
+		} else if (use == ALL_REGS) {   /* atomics, tail calls, ld_abs: give up */
+			return NULL;
+		}
+		read |= use >> 1 & 1;
+		if (j->loop[k] & T_TARGET)
+			return NULL;
+	}
+	return NULL;
+}
+
+static int rseq_cpu(int32_t *disp)
+{
+#ifdef HAVE_RSEQ
+	ptrdiff_t off = __rseq_offset + (ptrdiff_t)offsetof(struct rseq, cpu_id);
+	if (__rseq_size < offsetof(struct rseq, cpu_id) + 4 || !fits32(off))
+		return 0;
+	*disp = (int32_t)off;
+	return 1;
+#else
+	(void)disp;
+	return 0;
+#endif
+}
+
+/* The map of call i when its lookup can be inline (*ld as call_map's), else NULL. */
+static struct skep_map *inline_map(struct jc *j, size_t i, const struct fn *fn, int32_t *cpu_disp, size_t *ld)
+{
+	*ld = SIZE_MAX;
+	if (j->op[i] != OP_CALL || (uint32_t)j->in[i].imm != SKEP_FUNC_map_lookup_elem || j->harden ||
+	    (j->off & JIT_OFF_INLINE) ||
+	    j->p->helpers[SKEP_FUNC_map_lookup_elem] != skep_helper_impl(SKEP_FUNC_map_lookup_elem))
+		return NULL;
+	struct skep_map *m = call_map(j, i, fn, ld);
+	if (!m || (m->type != SKEP_MAP_TYPE_ARRAY && m->type != SKEP_MAP_TYPE_PERCPU_ARRAY) ||
+	    m->esize > INT32_MAX || m->max_entries > INT32_MAX ||
+	    (m->type == SKEP_MAP_TYPE_PERCPU_ARRAY && (!rseq_cpu(cpu_disp) || m->vsize8 > INT32_MAX))) {
+		*ld = SIZE_MAX;
+		return NULL;
+	}
+	return m;
+}
+
+/* Before emitting: which calls are inline (INL_CALL) and which lddw have no code left
+ * to do (INL_DEAD). */
+enum { INL_CALL = 1, INL_DEAD = 2 };
+
+static int plan_inline(struct jc *j)
+{
+	int any = 0;
+	for (size_t i = 0; i < j->n && !any; i++)
+		any = j->op[i] == OP_CALL && (uint32_t)j->in[i].imm == SKEP_FUNC_map_lookup_elem;
+	if (!any)
+		return 0;
+	if (!(j->inl = calloc(j->n, 1)))
+		return -ENOMEM;
+	for (size_t f = 0; f < j->nfns; f++)
+		for (size_t i = j->fns[f].start; i < j->fns[f].end; i++) {
+			int32_t cd;
+			size_t ld;
+			if (inline_map(j, i, &j->fns[f], &cd, &ld)) {
+				j->inl[i] |= INL_CALL;
+				if (ld != SIZE_MAX)
+					j->inl[ld] |= INL_DEAD;
+			}
+		}
+	return 0;
+}
+
+/* Emit the inline lookup for call i (planned INL_CALL). */
+static void inline_lookup(struct jc *j, size_t i, const struct fn *fn)
+{
+	struct xb *b = &j->b;
+	int32_t cpu_disp = 0;
+	size_t ld;
+	struct skep_map *m = inline_map(j, i, fn, &cpu_disp, &ld);
+	int percpu = m->type == SKEP_MAP_TYPE_PERCPU_ARRAY;
+	x_rm(b, 0x8b, RAX, RSI, 0);                         /* eax = *(u32 *)key */
+	if (!percpu) {
+		/* branch-free, as the kernel's index masking: rax = idx < max ? data + idx *
+		 * stride : 0 (lea, mov and cmov leave the compare's flags alone) */
+		uint32_t st = m->esize;
+		int sc = st == 1 ? 0 : st == 2 ? 1 : st == 4 ? 2 : st == 8 ? 3 : -1;
+		if (sc < 0 && !(st & (st - 1))) {                /* r10 = idx << log2(stride) */
+			x_rr(b, W | 0x89, RAX, R10);
+			x_rr(b, W | 0xc1, 4, R10);
+			e1(b, (unsigned)__builtin_ctz(st));
+		} else if (sc < 0) {                             /* r10 = idx * stride */
+			x_rr(b, W | 0x69, R10, RAX);
+			e4(b, st);
+		}
+		x_mov_imm(b, R11, (uint64_t)(uintptr_t)m->data);
+		if (sc >= 0)
+			x_rr(b, 0x31, R10, R10);                 /* r10 = 0 (before the compare) */
+		x_alu_ri(b, 0, 7, RAX, (int32_t)m->max_entries); /* cmp eax, max_entries */
+		if (sc >= 0) {
+			x_rsib(b, W | 0x8d, RAX, R11, RAX, sc);  /* lea rax, [r11 + rax * stride] */
+		} else {
+			x_rsib(b, W | 0x8d, RAX, R11, R10, 0);   /* lea rax, [r11 + r10] */
+			x_op(b, 0xb8 + (R10 & 7), 0, 0, R10);    /* mov r10d, 0 */
+			e4(b, 0);
+		}
+		x_rr(b, W | OPC2 | 0x43, RAX, R10);              /* cmovae rax, r10 */
+		return;
+	}
+	x_alu_ri(b, 0, 7, RAX, (int32_t)m->max_entries);     /* cmp eax, max_entries */
+	size_t oob = jfwd(j, CC_AE), slow = 0;
+	if (m->esize & (m->esize - 1)) {                     /* imul rax, rax, stride */
+		x_rr(b, W | 0x69, RAX, RAX);
+		e4(b, m->esize);
+	} else if (m->esize > 1) {                           /* shl rax, log2(stride) */
+		x_rr(b, W | 0xc1, 4, RAX);
+		e1(b, (unsigned)__builtin_ctz(m->esize));
+	}
+	x_mov_imm(b, R11, (uint64_t)(uintptr_t)m->data);
+	x_rr(b, W | 0x01, R11, RAX);                         /* add rax, r11 */
+	/* r11d = the thread's CPU from glibc's rseq area (what sched_getcpu() reads); one
+	 * not below the map's slots (or -1: no rseq) takes the helper, which computes
+	 * map_cpu() */
+	e1(b, 0x64);                                         /* mov r11d, fs:[disp32] */
+	e1(b, 0x44);
+	e1(b, 0x8b);
+	e1(b, 0x1c);
+	e1(b, 0x25);
+	e4(b, (uint32_t)cpu_disp);
+	x_alu_ri(b, 0, 7, R11, (int32_t)m->ncpus);           /* cmp r11d, ncpus */
+	slow = jfwd(j, CC_AE);
+	x_rr(b, W | 0x69, R11, R11);                         /* imul r11, r11, vsize8 */
+	e4(b, m->vsize8);
+	x_rr(b, W | 0x01, R11, RAX);                         /* add rax, r11 */
+	size_t done = jfwd(j, -1);
+	jhere(j, oob);
+	x_rr(b, 0x31, RAX, RAX);
+	size_t done2 = jfwd(j, -1);
+	jhere(j, slow);
+	x_mov_imm(b, RDI, (uint64_t)(uintptr_t)m);           /* r1 (its lddw may have no code) */
+	call_abs(j, (uint64_t)(uintptr_t)j->p->helpers[SKEP_FUNC_map_lookup_elem]);
+	jhere(j, done2);
+	jhere(j, done);
+}
+
 /* ---- one instruction ---- */
 
 /* Is instruction i a register move that the next one, an add to the same register of
@@ -961,6 +1152,8 @@ static void insn(struct jc *j, size_t i, size_t f)
 			}
 		} else if (in->imm == SKEP_HELPER_TAIL_CALL) {
 			tail_call(j, fn);
+		} else if (j->inl && (j->inl[i] & INL_CALL)) {
+			inline_lookup(j, i, fn);
 		} else {
 			call_abs(j, (uint64_t)(uintptr_t)j->p->helpers[(uint32_t)in->imm]);
 		}
@@ -982,6 +1175,8 @@ static void insn(struct jc *j, size_t i, size_t f)
 			x_op(b, W | 0x8d, d, 0, 0);
 			e1(b, 0x05 | (d & 7) << 3);
 			e4(b, (uint32_t)(int32_t)disp);
+		} else if (j->inl && (j->inl[i] & INL_DEAD)) {
+			/* r1 = map only for an inline lookup: nothing to do */
 		} else if (j->harden && v) {
 			uint64_t r = (uint64_t)rnd32(j) << 32 | rnd32(j);
 			x_movabs(b, d, v ^ r);
@@ -1263,8 +1458,7 @@ static int analyze(struct jc *j)
 				if (id == SKEP_HELPER_TAIL_CALL) {
 					j->block = j->tail = 1;
 				} else if (id >= p->nhelpers || !p->helpers[id]) {
-					return prog_fail(p, -ENOSYS, "insn %zu: call to helper %u which is not bound",
-							 i, id);
+					return helper_missing(p, i, id);
 				} else {
 					fn->calls = 1;
 				}
@@ -1306,8 +1500,6 @@ static int analyze(struct jc *j)
 
 /* Registers an instruction reads and writes, for liveness. Anything unusual (atomics,
  * tail calls, ld_abs/ld_ind) reads every register and writes none: never wrong. */
-enum { ALL_REGS = 0x7ff, ARG_REGS = 0x3e };
-
 static void use_def(const struct skep_insn *in, enum isa_op op, unsigned *use, unsigned *def)
 {
 	unsigned d = 1u << in->dst, s = 1u << in->src, x = BPF_SRC(in->code) == BPF_X;
@@ -1385,6 +1577,7 @@ static void jc_free(struct jc *j)
 	free(j->op);
 	free(j->fn_of);
 	free(j->loop);
+	free(j->inl);
 	free(j->sticky);
 	free(j->lsize);
 	free(j->live);
@@ -1414,6 +1607,8 @@ static int build(struct jc *j, struct jit_image **out)
 	if (err)
 		return err;
 	if ((~j->off & (JIT_OFF_ADDR | JIT_OFF_CMP8)) && liveness(j))
+		return prog_fail(p, -ENOMEM, "out of memory compiling");
+	if (plan_inline(j))
 		return prog_fail(p, -ENOMEM, "out of memory compiling");
 	if (getrandom(&j->rnd, sizeof j->rnd, GRND_NONBLOCK) != sizeof j->rnd)
 		j->rnd = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)j;

@@ -9,6 +9,7 @@
 
 #include "exec.h"
 #include "jit.h"
+#include "skep/verifier.h"
 
 int prog_fail(struct skep_prog *p, int err, const char *fmt, ...)
 {
@@ -42,8 +43,11 @@ void skep_prog_free(skep_prog *p)
 	prog_release_maps(p);
 	free(p->helpers);
 	free(p->insns);
+	free(p->mem_safe);
 	free(p);
 }
+
+#define UNVERIFIED_MSG "the program was loaded without verification: only the checked engine may run it"
 
 /* Compiles lazily; several threads may reach a program's first run at once. */
 static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,6 +58,8 @@ int prog_jit(struct skep_prog *p)
 		return 0;
 	if (!p->insns)
 		return prog_fail(p, -EINVAL, "no program loaded");
+	if (p->verification == SKEP_PROG_UNVERIFIED)
+		return prog_fail(p, -EPERM, UNVERIFIED_MSG);
 	pthread_mutex_lock(&jit_lock);
 	int err = p->jit ? 0 : jit_compile(p);
 	if (!err && !p->jit)
@@ -76,7 +82,10 @@ static int jit_or_fallback(struct skep_prog *p)
 	return 0;
 }
 
-int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
+/* The load shared by the raw and the verified paths; mem_safe (n bytes, may be NULL) is
+ * the verifier's proof per instruction. */
+static int prog_load(skep_prog *p, const struct skep_insn *insns, size_t n, const uint8_t *mem_safe,
+		     enum skep_prog_verification verification)
 {
 	struct skep_diag d;
 	p->err[0] = 0;
@@ -84,15 +93,24 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 	if (err)
 		return prog_fail(p, err, "%s", d.msg[0] ? d.msg : "invalid program");
 	struct skep_insn *copy = malloc(n * sizeof *copy);
-	if (!copy)
+	uint8_t *safe = mem_safe ? malloc(n) : NULL;
+	if (!copy || (mem_safe && !safe)) {
+		free(copy);
 		return prog_fail(p, -ENOMEM, "out of memory copying %zu instructions", n);
+	}
 	memcpy(copy, insns, n * sizeof *copy);
+	if (safe)
+		memcpy(safe, mem_safe, n);
 	drop_jit(p);
 	interp_free(p->interp);
 	p->interp = NULL;
 	free(p->insns);
+	free(p->mem_safe);
 	p->insns = copy;
 	p->n = n;
+	p->mem_safe = safe;
+	if (p->verification != SKEP_PROG_UNVERIFIED)  /* the opt-out sticks */
+		p->verification = (uint8_t)verification;
 	p->insn_count = 0;
 	p->fallback[0] = 0;
 	err = progtype_rewrite(p) ?: prog_resolve_maps(p);
@@ -107,7 +125,9 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 	if (err) {
 		prog_release_maps(p);
 		free(p->insns);
+		free(p->mem_safe);
 		p->insns = NULL;
+		p->mem_safe = NULL;
 		p->n = 0;
 		return err;
 	}
@@ -115,10 +135,69 @@ int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
 	return 0;
 }
 
+int skep_prog_load(skep_prog *p, const struct skep_insn *insns, size_t n)
+{
+	return prog_load(p, insns, n, NULL, SKEP_PROG_NOT_VERIFIED);
+}
+
+int skep_prog_load_verified(skep_prog *p, const struct skep_insn *insns, size_t n,
+			    const struct skep_verify_opts *opts, struct skep_verify_result *res)
+{
+	struct skep_verify_opts o = {0};
+	if (opts)
+		memcpy(&o, opts, opts->sz && opts->sz < sizeof o ? opts->sz : sizeof o);
+	o.sz = sizeof o;
+	o.prog_type = p->type;
+	struct skep_verify_result own, *r = res ? res : &own;
+	p->err[0] = 0;
+	int err = skep_verify(insns, n, &o, r);
+	if (err)
+		return prog_fail(p, err, "the verifier could not run: %s", strerror(-err));
+	if (!r->accepted)
+		err = prog_fail(p, r->error ? r->error : -EACCES, "%s", r->msg);
+	else if (p->verification == SKEP_PROG_UNVERIFIED)
+		err = prog_fail(p, -EINVAL, "the program is marked unverified (skep_prog_set_unverified)");
+	else
+		err = prog_load(p, insns, n, r->mem_safe, SKEP_PROG_VERIFIED);
+	if (!res)
+		skep_verify_result_free(&own);
+	return err;
+}
+
+int skep_prog_set_unverified(skep_prog *p)
+{
+	p->verification = SKEP_PROG_UNVERIFIED;
+	p->engine = SKEP_ENGINE_CHECKED;
+	p->fallback[0] = 0;
+	drop_jit(p);
+	if (p->mem_safe) {  /* the checked engine must check every access again */
+		free(p->mem_safe);
+		p->mem_safe = NULL;
+		if (p->interp) {
+			int err = interp_prepare(p);
+			if (err) {  /* never keep code that trusts the dropped proofs */
+				interp_free(p->interp);
+				p->interp = NULL;
+				return err;
+			}
+		}
+	}
+	if (p->interp)
+		prog_reg_changed(p);
+	return 0;
+}
+
+enum skep_prog_verification skep_prog_verification(const skep_prog *p)
+{
+	return (enum skep_prog_verification)p->verification;
+}
+
 const char *skep_prog_error(const skep_prog *p) { return p->err; }
 
 int skep_prog_set_engine(skep_prog *p, enum skep_engine engine)
 {
+	if (p->verification == SKEP_PROG_UNVERIFIED && engine != SKEP_ENGINE_CHECKED)
+		return prog_fail(p, -EPERM, UNVERIFIED_MSG);
 	switch (engine) {
 	case SKEP_ENGINE_INTERP:
 	case SKEP_ENGINE_CHECKED:

@@ -186,7 +186,8 @@ int prog_array_update(struct skep_map *m, uint32_t idx, uint32_t id)
 		err = map_fail(m, -EINVAL, "program %u is of type %u, the prog array's programs of type %u",
 			       id, p->type, s->owner - 1);
 #if defined(__x86_64__)
-	else if ((err = prog_jit(p)))  /* JIT callers jump to native code */
+	/* JIT callers jump to native code (an unverified program has none: they fall through) */
+	else if (p->verification != SKEP_PROG_UNVERIFIED && (err = prog_jit(p)))
 		map_fail(m, err, "program %u cannot be JIT-compiled for tail calls: %s", id, p->err);
 #endif
 	if (!err) {

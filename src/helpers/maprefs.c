@@ -137,6 +137,89 @@ static const struct skep_prog **reachable(const struct skep_prog *p, size_t *n, 
 	return v;
 }
 
+/* The checked engine's regions, grown as maps are added; one entry per mapping (each
+ * handle maps the map on its own: the program's, the registry's that inner-map lookups
+ * return). */
+struct regs {
+	struct skep_region *r;
+	size_t n, cap;
+	const uint8_t **seen;       /* mappings added so far */
+	size_t nseen, capseen;
+	int oom;
+};
+
+static void add_region(struct regs *v, void *base, size_t size, int writable)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 16;
+		struct skep_region *r = realloc(v->r, cap * sizeof *r);
+		if (!r) {
+			v->oom = 1;
+			return;
+		}
+		v->r = r, v->cap = cap;
+	}
+	v->r[v->n++] = (struct skep_region){base, size, writable};
+}
+
+/* Values live in the family's data area (m->data to the end of the mapping, the ring
+ * buffer's both copies included); a program gets pointers there only. The rest (the
+ * header, control blocks, hash buckets) it may read but not write, and maps whose
+ * lookups return no pointers into them (queues, bloom filters, stack traces, perf and
+ * id arrays) are read-only as a whole. */
+static int has_values(uint32_t t)
+{
+	switch (t) {
+	case SKEP_MAP_TYPE_ARRAY: case SKEP_MAP_TYPE_PERCPU_ARRAY: case SKEP_MAP_TYPE_HASH:
+	case SKEP_MAP_TYPE_PERCPU_HASH: case SKEP_MAP_TYPE_LRU_HASH: case SKEP_MAP_TYPE_LRU_PERCPU_HASH:
+	case SKEP_MAP_TYPE_LPM_TRIE: case SKEP_MAP_TYPE_RINGBUF:
+		return 1;
+	}
+	return 0;
+}
+
+static void add_map(struct regs *v, struct skep_map *m, int depth);
+
+static long add_inner(struct skep_map *outer, void *key, void *value, void *ctx)
+{
+	struct skep_map *in = value ? map_by_uid(__atomic_load_n((uint32_t *)value, __ATOMIC_ACQUIRE)) : NULL;
+	if (in)
+		add_map(ctx, in, 1);
+	return 0;
+}
+
+long map_hash_for_each(struct skep_map *m, long (*cb)(struct skep_map *, void *, void *, void *), void *ctx);
+
+static void add_map(struct regs *v, struct skep_map *m, int depth)
+{
+	for (size_t k = 0; k < v->nseen; k++)
+		if (v->seen[k] == m->base)
+			return;
+	if (v->nseen == v->capseen) {
+		size_t cap = v->capseen ? 2 * v->capseen : 16;
+		const uint8_t **u = realloc(v->seen, cap * sizeof *u);
+		if (!u) {
+			v->oom = 1;
+			return;
+		}
+		v->seen = u, v->capseen = cap;
+	}
+	v->seen[v->nseen++] = m->base;
+	size_t head = has_values(m->type) ? (size_t)(m->data - m->base) : m->map_len;
+	add_region(v, m->base, head, 0);
+	if (head < m->map_len)
+		add_region(v, m->data, m->map_len - head, !(m->flags & SKEP_F_RDONLY_PROG));
+	/* map-in-map: the inner maps present now (lookups return them; one level, as the
+	 * kernel allows no deeper nesting) */
+	if (depth)
+		return;
+	if (m->type == SKEP_MAP_TYPE_ARRAY_OF_MAPS)
+		for (uint32_t i = 0; i < m->max_entries; i++)
+			add_inner(m, NULL, m->data + (size_t)i * m->esize, v);
+	else if (m->type == SKEP_MAP_TYPE_HASH_OF_MAPS)
+		map_hash_for_each(m, add_inner, v);
+}
+
 struct skep_region *prog_map_regions(const struct skep_prog *p, const struct skep_run_args *a,
 				     struct skep_run_args *out)
 {
@@ -144,24 +227,22 @@ struct skep_region *prog_map_regions(const struct skep_prog *p, const struct ske
 		return NULL;
 	size_t np, nm;
 	const struct skep_prog **v = reachable(p, &np, &nm);
-	struct skep_region *r = v ? malloc((a->nregions + nm) * sizeof *r) : NULL;
-	if (!r)
-		return free(v), NULL;
-	if (a->nregions)
-		memcpy(r, a->regions, a->nregions * sizeof *r);
-	size_t n = a->nregions;
-	for (size_t k = 0; k < np; k++)
-		for (uint32_t i = 0; i < v[k]->nmaps; i++) {
-			const struct skep_map *m = v[k]->maps[i];
-			size_t j = a->nregions;
-			while (j < n && ((const struct map_hdr *)r[j].base)->uid != m->hdr->uid)
-				j++;  /* one region per map, whichever handle */
-			if (j == n)
-				r[n++] = (struct skep_region){m->base, m->map_len, !(m->flags & SKEP_F_RDONLY_PROG)};
-		}
+	if (!v)
+		return NULL;
+	struct regs rg = {0};
+	for (size_t i = 0; i < a->nregions; i++)
+		add_region(&rg, a->regions[i].base, a->regions[i].size, a->regions[i].writable);
+	for (size_t k = 0; k < np && !rg.oom; k++)
+		for (uint32_t i = 0; i < v[k]->nmaps && !rg.oom; i++)
+			add_map(&rg, v[k]->maps[i], 0);
 	free(v);
+	free(rg.seen);
+	if (rg.oom) {
+		free(rg.r);
+		return NULL;
+	}
 	*out = *a;
-	out->regions = r;
-	out->nregions = n;
-	return r;
+	out->regions = rg.r;
+	out->nregions = rg.n;
+	return rg.r;
 }

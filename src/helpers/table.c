@@ -11,6 +11,7 @@
 #include "exec/exec.h"
 #include "helpers.h"
 #include "isa/isa.h"
+#include "isa/text.h"
 
 /* argument shorthands */
 #define MAP   SKEP_ARG_CONST_MAP_PTR
@@ -252,3 +253,18 @@ int skep_prog_bind_helpers(skep_prog *p)
 {
 	return p->insns ? prog_bind_helpers(p) : 0;
 }
+
+/* ---- read-only queries for tools (skep feature probe) */
+
+const char *skep_helper_name(uint32_t id)
+{
+	const struct skep_helper_proto *p = skep_helper_proto(id);
+	return p ? p->name : id < SKEP_HELPER_USER_BASE ? isa_helper_name((int32_t)id) : NULL;
+}
+
+int skep_helper_runs(uint32_t id)
+{
+	return id == SKEP_HELPER_TAIL_CALL || skep_helper_impl(id) != NULL;  /* tail calls: in the engines */
+}
+
+uint32_t skep_helper_tail_call_limit(void) { return SKEP_MAX_TAIL_CALLS; }

@@ -84,7 +84,9 @@ int skep_insns_validate(const struct skep_insn *insns, size_t n, int max_cpu,
 			err = fail(d, i, "reserved field dst is %d, must be 0 for %s", in->dst, oi->name);
 		else if (!(f & F_SRC) && oi->sel != SEL_SRC && in->src)
 			err = fail(d, i, "reserved field src is %d, must be 0 for %s", in->src, oi->name);
-		else if (!(f & F_OFF) && oi->sel != SEL_OFF && in->off)
+		else if (!(f & F_OFF) && oi->sel != SEL_OFF && in->off && op != OP_EXIT)
+			/* exit's off is not checked by the kernel (do_check: only src, dst, imm
+			 * and the class), so a program with one loads there: follow it */
 			err = fail(d, i, "reserved field off is %d, must be 0 for %s", in->off, oi->name);
 		else if (!(f & F_IMM) && oi->sel != SEL_IMM && in->imm)
 			err = fail(d, i, "reserved field imm is %d, must be 0 for %s", in->imm, oi->name);

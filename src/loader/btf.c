@@ -199,6 +199,10 @@ int skep_btf_type(const struct skep_btf *btf, uint32_t id, struct skep_btf_type 
 		o->elem_type = elf_u32(t + 12);
 		o->index_type = elf_u32(t + 16);
 		o->nelems = elf_u32(t + 20);
+	} else if (o->kind == SKEP_BTF_VAR) {
+		o->linkage = elf_u32(t + 12);
+	} else if (o->kind == SKEP_BTF_DECL_TAG) {
+		o->component_idx = (int32_t)elf_u32(t + 12);
 	}
 	return 0;
 }

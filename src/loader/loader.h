@@ -99,6 +99,8 @@ uint32_t btf_skip_mods(const struct skep_btf *btf, uint32_t id);
 int64_t btf_type_size(const struct skep_btf *btf, uint32_t id);
 /* "struct foo", "int", "u32 *" into buf (best effort). */
 const char *btf_type_str(const struct skep_btf *btf, uint32_t id, char *buf, size_t len);
+/* DATASEC sizes and variable offsets from the ELF section and symbols, as libbpf (btf_file.c). */
+void btf_fixup_datasec(struct skep_btf *btf, const struct elf_file *ef);
 
 /* ---- The object */
 struct prog_relo {
@@ -143,6 +145,8 @@ struct skep_object_map {
 	size_t sec;
 	uint64_t sec_off;           /* where its definition (or data) starts in the section */
 	uint32_t type, key_size, value_size, max_entries, map_flags, numa_node, pinning;
+	char *pin_name;             /* skep_object_map_set_pin_name: pin (or reuse) under it */
+	int reused;                 /* load found it pinned: its contents are not reset */
 	uint64_t map_extra;
 	uint32_t btf_key, btf_value;
 	struct skep_object_map *inner;   /* template of a map-in-map (owned) */
@@ -183,6 +187,8 @@ int maps_create(skep_object *obj);
 void map_free(struct skep_object_map *m);
 /* The map a symbol of a map or data section refers to: index, or -1. */
 int map_by_sym(const skep_object *obj, const struct elf_sym *sym, uint64_t *value_off);
+/* A .kconfig extern: the index of the object's .kconfig map with *off set, or -1. */
+int kconfig_ref(skep_object *obj, const char *name, uint32_t *off);
 
 /* relo.c: programs, linking and relocations (open). */
 int progs_collect(skep_object *obj);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "loader.h"
 
@@ -47,6 +48,7 @@ void map_free(struct skep_object_map *m)
 	if (m->handle)
 		skep_map_close(m->handle);
 	free(m->name);
+	free(m->pin_name);
 	free(m->init);
 	free(m->data);
 	memset(m, 0, sizeof *m);
@@ -415,25 +417,181 @@ static int collect_btf_maps(skep_object *obj)
 	return rc;
 }
 
+/* ---- .kconfig externs: the virtual ones libbpf fills itself (LINUX_KERNEL_VERSION from
+ * uname as its get_kernel_version, LINUX_HAS_BPF_COOKIE, LINUX_HAS_SYSCALL_WRAPPER),
+ * laid out as libbpf lays them out (bpf_object__collect_externs: by alignment
+ * descending, then size, then name) in one read-only array map "<obj>.kconfig". A
+ * CONFIG_* or other extern is refused by name unless __weak (then 0, as libbpf). */
+struct kext {
+	const char *name;
+	uint32_t size, align, off;
+	int weak;
+};
+
+static int kext_cmp(const void *a, const void *b)
+{
+	const struct kext *x = a, *y = b;
+	if (x->align != y->align)
+		return x->align > y->align ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static const struct elf_sym *extern_sym(const skep_object *obj, const char *name)
+{
+	for (size_t i = 1; i < obj->ef.nsyms; i++) {
+		const struct elf_sym *y = &obj->ef.syms[i];
+		if (y->shndx == SHN_UNDEF && (y->bind == STB_GLOBAL || y->bind == STB_WEAK) && !strcmp(y->name, name))
+			return y;
+	}
+	return NULL;
+}
+
+/* The .kconfig externs with their offsets (sorted), or an error naming the extern. */
+static int kconfig_layout(skep_object *obj, struct kext **out, size_t *n, uint32_t *total)
+{
+	*out = NULL;
+	*n = *total = 0;
+	uint32_t ds = obj->btf ? skep_btf_find(obj->btf, ".kconfig", SKEP_BTF_DATASEC) : 0;
+	if (!ds)
+		return 0;
+	struct skep_btf_type dt;
+	skep_btf_type(obj->btf, ds, &dt);
+	struct kext *v = calloc(dt.vlen ? dt.vlen : 1, sizeof *v);
+	if (!v)
+		return obj_fail(obj, -ENOMEM, "out of memory");
+	size_t k = 0;
+	for (uint32_t i = 0; i < dt.vlen; i++) {
+		struct skep_btf_member mb;
+		struct skep_btf_type vt, t;
+		skep_btf_member(obj->btf, ds, i, &mb);
+		skep_btf_type(obj->btf, mb.type, &vt);
+		const struct elf_sym *y = vt.kind == SKEP_BTF_VAR ? extern_sym(obj, vt.name) : NULL;
+		if (!y)
+			continue;   /* declared, never referenced */
+		uint32_t id = btf_skip_mods(obj->btf, vt.type);
+		skep_btf_type(obj->btf, id, &t);
+		int64_t sz = btf_type_size(obj->btf, id);
+		uint32_t align = 0;
+		if (t.kind == SKEP_BTF_INT || t.kind == SKEP_BTF_ENUM || t.kind == SKEP_BTF_ENUM64)
+			align = sz > 0 && sz <= 8 ? (uint32_t)sz : 0;
+		else if (t.kind == SKEP_BTF_ARRAY && btf_type_size(obj->btf, t.elem_type) == 1)
+			align = 1;  /* char array: a string option */
+		if (!align || sz <= 0) {
+			free(v);
+			return obj_fail(obj, -EOPNOTSUPP, "extern '%s' (.kconfig): type is unsupported (libbpf takes bool, "
+					"char, integers, tristate and char arrays)", vt.name);
+		}
+		v[k++] = (struct kext){vt.name, (uint32_t)sz, align, 0, y->bind == STB_WEAK};
+	}
+	if (k)
+		qsort(v, k, sizeof *v, kext_cmp);
+	uint32_t off = 0;
+	for (size_t i = 0; i < k; i++) {
+		v[i].off = (off + v[i].align - 1) / v[i].align * v[i].align;
+		off = v[i].off + v[i].size;
+	}
+	*out = v;
+	*n = k;
+	*total = off;
+	return 0;
+}
+
+/* libbpf's get_kernel_version(): KERNEL_VERSION(a, b, c) of uname's release. */
+static uint64_t kernel_version(void)
+{
+	struct utsname u;
+	unsigned a, b, c;
+	if (uname(&u) || sscanf(u.release, "%u.%u.%u", &a, &b, &c) != 3)
+		return 0;
+	return ((uint64_t)a << 16) + (b << 8) + (c > 255 ? 255 : c);
+}
+
+static int collect_kconfig(skep_object *obj)
+{
+	struct kext *v;
+	size_t n;
+	uint32_t size;
+	int rc = kconfig_layout(obj, &v, &n, &size);
+	if (rc || !n) {
+		free(v);
+		return rc;
+	}
+	struct skep_object_map *m = map_add(obj);
+	if (!m || !(m->name = data_map_name(obj->name, ".kconfig")) || !(m->data = calloc(1, size))) {
+		free(v);
+		return obj_fail(obj, -ENOMEM, "out of memory");
+	}
+	m->kind = MAP_DATA;
+	m->sec = 0;   /* no section: externs are undefined symbols */
+	m->type = MAP_ARRAY;
+	m->key_size = 4;
+	m->value_size = m->data_size = size;
+	m->max_entries = 1;
+	m->rodata = 1;
+	m->map_flags = F_MMAPABLE | F_RDONLY_PROG;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint64_t val = 0;
+		int known = 1;
+		if (!strcmp(v[i].name, "LINUX_KERNEL_VERSION"))
+			val = kernel_version();
+		else if (!strcmp(v[i].name, "LINUX_HAS_BPF_COOKIE") || !strcmp(v[i].name, "LINUX_HAS_SYSCALL_WRAPPER"))
+			val = 1;
+		else
+			known = 0;
+		if (!known && !v[i].weak)
+			rc = obj_fail(obj, -EOPNOTSUPP, "extern '%s' (.kconfig): %s; declare it __weak to read 0", v[i].name,
+				      strncmp(v[i].name, "CONFIG_", 7) ? "not a variable libbpf knows"
+								       : "Skep has no kernel configuration");
+		else if (known && v[i].align == 1 && v[i].size > 1)
+			rc = obj_fail(obj, -EINVAL, "extern '%s' (.kconfig): a char array cannot hold a number", v[i].name);
+		for (uint32_t b = 0; b < v[i].size && b < 8; b++)   /* little-endian */
+			m->data[v[i].off + b] = (uint8_t)(val >> (8 * b));
+	}
+	free(v);
+	return rc;
+}
+
+int kconfig_ref(skep_object *obj, const char *name, uint32_t *off)
+{
+	struct kext *v;
+	size_t n;
+	uint32_t size;
+	int found = 0;
+	if (!kconfig_layout(obj, &v, &n, &size))
+		for (size_t i = 0; i < n && !found; i++)
+			if (!strcmp(v[i].name, name))
+				*off = v[i].off, found = 1;
+	free(v);
+	for (size_t i = 0; found && i < obj->nmaps; i++)
+		if (obj->maps[i].kind == MAP_DATA && !obj->maps[i].sec)   /* the .kconfig map */
+			return (int)i;
+	return -1;
+}
+
 int maps_collect(skep_object *obj)
 {
 	for (size_t i = 1; i < obj->ef.nsecs; i++) {
 		const char *n = obj->ef.secs[i].name;
-		if (!strcmp(n, ".kconfig") || !strcmp(n, ".ksyms"))
-			return obj_fail(obj, -EOPNOTSUPP, "section '%s': kernel configuration and kernel symbols do not "
-					"exist in Skep", n);
+		if (!strcmp(n, ".ksyms"))
+			return obj_fail(obj, -EOPNOTSUPP, "section '%s': kernel symbols do not exist in Skep", n);
 	}
 	int rc = obj->legacy_maps_sec ? collect_legacy(obj, obj->legacy_maps_sec) : 0;
 	if (!rc && obj->maps_sec)
 		rc = collect_btf_maps(obj);
 	if (!rc)
 		rc = collect_data(obj);
+	if (!rc)
+		rc = collect_kconfig(obj);
 	return rc;
 }
 
 int map_by_sym(const skep_object *obj, const struct elf_sym *sym, uint64_t *value_off)
 {
 	*value_off = 0;
+	if (sym->shndx == SHN_UNDEF)
+		return -1;   /* an extern (see kconfig_ref) */
 	for (size_t i = 0; i < obj->nmaps; i++) {
 		const struct skep_object_map *m = &obj->maps[i];
 		if (m->sec != sym->shndx)
@@ -461,23 +619,28 @@ static void kernel_name(char out[16], const char *name)
 
 static skep_map *create_one(skep_object *obj, struct skep_object_map *m, const skep_map *inner)
 {
+	if (m->type == SKEP_MAP_TYPE_PERF_EVENT_ARRAY && !m->max_entries)
+		m->max_entries = (uint32_t)skep_num_possible_cpus();  /* libbpf: one ring per possible CPU */
 	char name[16];
 	kernel_name(name, m->name);
 	struct skep_map_create_opts o = {
 		.sz = sizeof o, .map_flags = m->map_flags, .numa_node = m->numa_node,
 		.map_extra = m->map_extra, .inner_map = inner,
 	};
-	if (m->pinning) {
-		skep_map *pm = skep_map_open_pinned(name);
+	const char *pin = m->pin_name ? m->pin_name : name;
+	if (m->pinning || m->pin_name) {
+		skep_map *pm = skep_map_open_pinned(pin);
 		if (pm) {
 			struct skep_map_info in;
 			skep_map_get_info(pm, &in);
 			if (in.type == m->type && in.key_size == m->key_size && in.value_size == m->value_size &&
-			    in.max_entries == m->max_entries && in.map_flags == m->map_flags)
+			    in.max_entries == m->max_entries && in.map_flags == m->map_flags) {
+				m->reused = 1;
 				return pm;
+			}
 			skep_map_close(pm);
 			obj_fail(obj, -EINVAL, "map '%s': the pinned map '%s' has other parameters (type %u, key %u, value %u, "
-				 "max_entries %u, flags 0x%x)", m->name, name, in.type, in.key_size, in.value_size,
+				 "max_entries %u, flags 0x%x)", m->name, pin, in.type, in.key_size, in.value_size,
 				 in.max_entries, in.map_flags);
 			errno = EINVAL;
 			return NULL;
@@ -490,10 +653,10 @@ static skep_map *create_one(skep_object *obj, struct skep_object_map *m, const s
 		errno = e;
 		return NULL;
 	}
-	if (m->pinning) {
-		int rc = skep_map_pin(h, name);
+	if (m->pinning || m->pin_name) {
+		int rc = skep_map_pin(h, pin);
 		if (rc) {
-			obj_fail(obj, rc, "map '%s': pin '%s': %s", m->name, name, skep_map_error(h));
+			obj_fail(obj, rc, "map '%s': pin '%s': %s", m->name, pin, skep_map_error(h));
 			skep_map_close(h);
 			errno = -rc;
 			return NULL;
@@ -505,8 +668,8 @@ static skep_map *create_one(skep_object *obj, struct skep_object_map *m, const s
 static int fill_data(skep_object *obj, struct skep_object_map *m)
 {
 	uint32_t key = 0;
-	int rc = skep_map_update_elem(m->handle, &key, m->data, 0);
-	if (!rc && m->rodata)
+	int rc = m->reused ? 0 : skep_map_update_elem(m->handle, &key, m->data, 0);
+	if (!rc && m->rodata && !m->reused)
 		rc = skep_map_freeze(m->handle);
 	if (rc)
 		return obj_fail(obj, rc, "map '%s': initial value: %s", m->name, skep_map_error(m->handle));
@@ -533,7 +696,7 @@ int maps_create(skep_object *obj)
 			if (!m->handle)
 				return -errno;
 			if (m->kind == MAP_DATA) {
-				int rc = fill_data(obj, m);
+				int rc = fill_data(obj, m);  /* a reused pinned map keeps its contents */
 				if (rc)
 					return rc;
 			}

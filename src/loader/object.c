@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "isa/isa.h"
 #include "skep/progtype.h"
+#include "skep/verifier.h"
 
 static _Thread_local char open_err[512];
 
@@ -55,6 +56,7 @@ static int find_sections(skep_object *obj)
 			int rc = btf_parse(obj->btf, s->data, s->size, obj->err, sizeof obj->err);
 			if (rc)
 				return rc;
+			btf_fixup_datasec(obj->btf, ef);
 		} else if (!strcmp(s->name, ".BTF.ext") && s->data) {
 			obj->btf_ext = s->data;
 			obj->btf_ext_len = s->size;
@@ -178,7 +180,116 @@ const char *skep_program_unsupported(const skep_program *p)
 	return NULL;
 }
 
-static int load_prog(skep_object *obj, struct skep_program *p)
+/* ---- verification: the object's maps as the verifier sees them */
+
+/* Offset of a struct bpf_spin_lock member of the value type, or -1. */
+static int32_t spin_lock_off(const skep_object *obj, uint32_t value_type)
+{
+	struct skep_btf_type t, mt;
+	struct skep_btf_member m;
+	uint32_t id = obj->btf && value_type ? skep_btf_resolve(obj->btf, value_type) : 0;
+	if (!id || skep_btf_type(obj->btf, id, &t) || t.kind != SKEP_BTF_STRUCT)
+		return -1;
+	for (uint32_t i = 0; i < t.vlen && !skep_btf_member(obj->btf, id, i, &m); i++)
+		if (!skep_btf_type(obj->btf, skep_btf_resolve(obj->btf, m.type), &mt) &&
+		    mt.kind == SKEP_BTF_STRUCT && !strcmp(mt.name, "bpf_spin_lock"))
+			return (int32_t)(m.bit_offset / 8);
+	return -1;
+}
+
+/* A lddw's imm names a map by its index in the object before load, by its map id once
+ * the program's relocations hold ids (load_prog puts them in just before it creates the
+ * skep_prog). */
+struct map_ctx {
+	const skep_object *obj;
+	int by_id;
+};
+
+static int obj_map_info(void *ctx, int src, int32_t imm, struct skep_verifier_map *out)
+{
+	const struct map_ctx *c = ctx;
+	const skep_object *obj = c->obj;
+	const struct skep_object_map *m = NULL;
+	if (src != BPF_PSEUDO_MAP_FD)
+		return -EBADF;
+	if (!c->by_id)
+		m = imm >= 0 && (size_t)imm < obj->nmaps ? &obj->maps[imm] : NULL;
+	for (size_t i = 0; c->by_id && i < obj->nmaps && !m; i++)
+		if (obj->maps[i].handle && skep_map_id(obj->maps[i].handle) == (uint32_t)imm)
+			m = &obj->maps[i];
+	if (!m)
+		return -EBADF;
+	out->type = m->type;
+	out->key_size = m->key_size;
+	out->value_size = m->value_size;
+	out->max_entries = m->max_entries;
+	out->map_flags = m->map_flags;   /* .rodata: BPF_F_RDONLY_PROG */
+	out->spin_lock_off = spin_lock_off(obj, m->btf_value);
+	if (m->inner) {
+		out->inner = m->inner;
+		out->inner_type = m->inner->type;
+		out->inner_key_size = m->inner->key_size;
+		out->inner_value_size = m->inner->value_size;
+	}
+	return 0;
+}
+
+int skep_program_source_line(const skep_program *p, size_t insn, char *buf, size_t len)
+{
+	const struct skep_line_info *best = NULL;
+	for (size_t i = 0; i < p->nlines; i++)
+		if (p->lines[i].insn <= insn && (!best || p->lines[i].insn >= best->insn))
+			best = &p->lines[i];
+	if (len)
+		buf[0] = 0;
+	if (!best || !len)
+		return 0;
+	const char *file = best->file ? best->file : "", *slash = strrchr(file, '/');
+	const char *text = best->text ? best->text : "";
+	while (*text == ' ' || *text == '\t')
+		text++;
+	return snprintf(buf, len, "%s:%u: %s", slash ? slash + 1 : file, best->line, text);
+}
+
+/* " (file:line: text)" after a refusal's message, when there is line info. */
+static void add_source_line(const skep_program *p, struct skep_verify_result *r)
+{
+	char src[200];
+	size_t k = strlen(r->msg);
+	if (r->accepted || r->insn < 0 || !skep_program_source_line(p, (size_t)r->insn, src, sizeof src))
+		return;
+	snprintf(r->msg + k, sizeof r->msg - k, " (%s)", src);
+}
+
+static int verify_opts(const skep_program *p, const struct skep_verify_opts *opts, struct map_ctx *c,
+		       struct skep_verify_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	if (opts)
+		memcpy(o, opts, opts->sz && opts->sz < sizeof *o ? opts->sz : sizeof *o);
+	o->sz = sizeof *o;
+	o->prog_type = p->type;
+	o->expected_attach_type = p->attach_type;
+	c->obj = p->obj;
+	c->by_id = p->prog != NULL;
+	o->map_info = obj_map_info;
+	o->map_ctx = c;
+	return 0;
+}
+
+int skep_program_verify(const skep_program *p, const struct skep_verify_opts *opts,
+			struct skep_verify_result *result)
+{
+	struct skep_verify_opts o;
+	struct map_ctx c;
+	verify_opts(p, opts, &c, &o);
+	int rc = skep_verify(p->insns, p->n, &o, result);
+	if (!rc)
+		add_source_line(p, result);
+	return rc;
+}
+
+static int load_prog(skep_object *obj, struct skep_program *p, const struct skep_object_load_opts *lo)
 {
 	const char *why = skep_program_unsupported(p);
 	if (why)
@@ -196,10 +307,28 @@ static int load_prog(skep_object *obj, struct skep_program *p)
 	if (rc)
 		return obj_fail(obj, rc, "program '%s' (section '%s', type %s): %s", p->name,
 				obj->ef.secs[p->sec].name, prog_type_name(p->type), skep_prog_error(p->prog));
-	rc = skep_prog_load(p->prog, p->insns, p->n);
-	if (rc)
-		return obj_fail(obj, rc, "program '%s': %s", p->name, skep_prog_error(p->prog));
-	return 0;
+	if (lo->no_verify) {
+		rc = skep_prog_set_unverified(p->prog) ?: skep_prog_load(p->prog, p->insns, p->n);
+		if (rc)
+			return obj_fail(obj, rc, "program '%s': %s", p->name, skep_prog_error(p->prog));
+		return 0;
+	}
+	struct skep_verify_opts vo = {.sz = sizeof vo, .log_level = lo->log_level, .log_buf = lo->log_buf,
+				      .log_size = lo->log_buf ? lo->log_size : 0};
+	struct skep_verify_opts o;
+	struct map_ctx c;
+	struct skep_verify_result r;
+	memset(&r, 0, sizeof r);
+	verify_opts(p, &vo, &c, &o);
+	rc = skep_prog_load_verified(p->prog, p->insns, p->n, &o, &r);
+	if (rc && r.msg[0] && !r.accepted) {
+		add_source_line(p, &r);
+		rc = obj_fail(obj, rc, "program '%s': %s", p->name, r.msg);
+	} else if (rc) {
+		rc = obj_fail(obj, rc, "program '%s': %s", p->name, skep_prog_error(p->prog));
+	}
+	skep_verify_result_free(&r);
+	return rc;
 }
 
 /* Prog arrays' initial slots (`.values = { [i] = &prog }`), once the programs are loaded,
@@ -225,13 +354,21 @@ static int init_prog_arrays(skep_object *obj)
 
 int skep_object_load(skep_object *obj)
 {
+	return skep_object_load_with(obj, NULL);
+}
+
+int skep_object_load_with(skep_object *obj, const struct skep_object_load_opts *opts)
+{
+	struct skep_object_load_opts lo = {0};
+	if (opts)
+		memcpy(&lo, opts, opts->sz && opts->sz < sizeof lo ? opts->sz : sizeof lo);
 	if (obj->loaded)
 		return obj_fail(obj, -EBUSY, "object '%s' is already loaded", obj->name);
 	obj->loaded = 1;  /* even if it fails: as libbpf, a failed load is not retried */
 	int rc = maps_create(obj);
 	for (size_t i = 0; !rc && i < obj->nprogs; i++)
 		if (obj->progs[i].autoload)
-			rc = load_prog(obj, &obj->progs[i]);
+			rc = load_prog(obj, &obj->progs[i], &lo);
 	return rc ?: init_prog_arrays(obj);
 }
 
@@ -353,6 +490,18 @@ uint32_t skep_object_map_max_entries(const skep_object_map *m) { return m->max_e
 uint32_t skep_object_map_flags(const skep_object_map *m) { return m->map_flags; }
 uint64_t skep_object_map_extra(const skep_object_map *m) { return m->map_extra; }
 uint32_t skep_object_map_pinning(const skep_object_map *m) { return m->pinning; }
+
+int skep_object_map_set_pin_name(skep_object_map *m, const char *name)
+{
+	if (m->obj->loaded)
+		return -EBUSY;
+	char *n = NULL;
+	if (name && !(n = strdup(name)))
+		return -ENOMEM;
+	free(m->pin_name);
+	m->pin_name = n;
+	return 0;
+}
 uint32_t skep_object_map_btf_key_type_id(const skep_object_map *m) { return m->btf_key; }
 uint32_t skep_object_map_btf_value_type_id(const skep_object_map *m) { return m->btf_value; }
 const skep_object_map *skep_object_map_inner(const skep_object_map *m) { return m->inner; }

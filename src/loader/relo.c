@@ -226,9 +226,18 @@ static int apply_rel(struct linker *l, size_t k, size_t rs, size_t ri, const str
 	if (rel->off / 8 + 1 >= (uint64_t)pc.src + pc.n)
 		return obj_fail(obj, -EINVAL, "section '%s': relocation %zu: lddw at instruction %llu has no second half",
 				rname, ri, (unsigned long long)(rel->off / 8));
-	if (y->shndx == SHN_UNDEF)
-		return obj_fail(obj, -EOPNOTSUPP, "section '%s': relocation %zu: extern '%s' (a .kconfig variable or "
-				"kernel symbol) does not exist in Skep", rname, ri, y->name);
+	if (y->shndx == SHN_UNDEF) {   /* a .kconfig extern: its slot in the .kconfig map, as libbpf */
+		uint32_t koff;
+		int ki = kconfig_ref(obj, y->name, &koff);
+		if (ki < 0)
+			return obj_fail(obj, -EOPNOTSUPP, "section '%s': relocation %zu: extern '%s' (a kernel symbol, "
+					"or a .kconfig variable without BTF) does not exist in Skep", rname, ri, y->name);
+		l->done[at] = 1;
+		in->src = BPF_PSEUDO_MAP_VALUE;
+		in->imm = ki;
+		in[1].imm = (int32_t)koff;
+		return add_relo(l, (uint32_t)at, (uint32_t)ki, koff, BPF_PSEUDO_MAP_VALUE);
+	}
 	if (is_exec(obj, y->shndx)) {   /* a callback's address */
 		int64_t off = (int64_t)y->value + in->imm;
 		if (off % 8)

@@ -56,6 +56,9 @@ static const struct map_ops *ops_of(uint32_t type)
 	return NULL;
 }
 
+/* Whether Skep implements map type (for skep feature probe). */
+int skep_map_type_supported(uint32_t type) { return ops_of(type) != NULL; }
+
 /* ---- shared memory */
 const char *skep_map_pin_dir(void)
 {

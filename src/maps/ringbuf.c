@@ -2,9 +2,26 @@
  * producer page (producer_pos), then the data area, mapped twice in a row so a
  * record that wraps is contiguous.  Records have the kernel's 8-byte header
  * (u32 len with BPF_RINGBUF_BUSY_BIT / DISCARD_BIT, u32 page offset of the header from
- * the map's start) and 8-byte alignment.  Producers (any process) reserve under the
- * map's robust lock and commit without it; the consumer needs no lock.  Consumers
- * sleep on a futex word that a commit bumps when the kernel would wake them. */
+ * the map's start) and 8-byte alignment.  The consumer needs no lock.  Consumers
+ * sleep on a futex word that a commit bumps when the kernel would wake them.
+ *
+ * Producers (any process) reserve as the kernel's __bpf_ringbuf_reserve does: under
+ * the ring's spinlock (here the robust map lock), read the positions, write the BUSY
+ * header, publish producer_pos.  The header must be written before producer_pos
+ * passes it (a consumer reads every header below producer_pos), so a lock-free
+ * fetch-add on producer_pos would let a consumer read a stale header; the lock stays,
+ * with only those few stores inside it (the kernel's pending-record walk runs only
+ * when the stale pending position would refuse the record, as only then it matters).
+ *
+ * A producer that dies between reserve and commit leaves a BUSY record that would stop
+ * the consumer for good (the kernel's verifier guarantees a commit; a user process can
+ * be killed).  Each producer thread counts its records in flight in a slot of its own
+ * (its own cache line; claimed once per thread and ring, outside the lock), raised
+ * before it reserves and lowered after it commits.  A consumer stuck behind a BUSY
+ * record discards it (BUSY cleared, DISCARD set) when no live thread has a record in
+ * flight: then its owner is dead.  Threads that find no free slot share one counter,
+ * and while it is nonzero nothing is discarded. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,22 +29,30 @@
 
 #include "maps/map.h"
 
-/* Records reserved and not yet committed, with their producer's thread id, so a
- * consumer stuck behind the record of a producer that died can discard it (the
- * kernel's verifier guarantees a submit; a user process can be killed).  Slots are
- * hashed by position; when all 64 are taken a record goes untracked. */
-#define RB_INFLIGHT 64
-struct rb_slot { uint64_t pos; uint32_t tid, used; };
+#define RB_SLOTS 24
+struct rb_slot {                  /* a producer thread: two cache lines (so that the
+				   * adjacent-line prefetcher does not pair two threads') */
+	uint32_t tid;             /* 0: free */
+	uint32_t n;               /* records in flight (written by its thread only) */
+	uint32_t pad[30];
+};
 
 struct rb_ctl {
-	map_lock_t lock;
-	uint32_t wake_seq;       /* bumped to wake consumers */
-	uint32_t waiters;        /* consumers about to sleep */
-	uint32_t pad;
+	map_lock_t lock;          /* producers' line: lock, pending_pos (not producer_pos's:
+				   * a waiter spinning on the lock would take that line from
+				   * the holder about to publish; measured worse) */
+	uint32_t pad0;
+	uint64_t pending_pos;     /* oldest record that may still be busy */
 	uint64_t mask;
-	uint64_t pending_pos;    /* oldest record that may still be busy */
-	struct rb_slot inflight[RB_INFLIGHT];
+	uint32_t pad1[10];
+	uint32_t wake_seq;        /* consumers' line: bumped to wake consumers */
+	uint32_t waiters;         /* consumers about to sleep */
+	uint32_t untracked;       /* records in flight of threads without a slot */
+	uint32_t pad2[13];
+	struct rb_slot slot[RB_SLOTS];
 };
+_Static_assert(sizeof(struct rb_ctl) <= 4096 - MAP_HDR_SIZE, "rb_ctl fits before the consumer page");
+_Static_assert(offsetof(struct rb_ctl, slot) % 64 == 0, "slots on their own cache lines");
 
 #define RB_MAX_RECORD (UINT32_MAX >> 2)
 
@@ -69,6 +94,65 @@ static inline uint64_t rec_len(uint32_t len)
 	return ((uint64_t)(len & ~(SKEP_RINGBUF_BUSY_BIT | SKEP_RINGBUF_DISCARD_BIT)) + SKEP_RINGBUF_HDR_SZ + 7) & ~7ull;
 }
 
+/* The calling thread's slot in the ring at ctl, claimed on first use (cached per
+ * thread for a few rings, and checked to still hold our thread id: a child of fork
+ * has another, and another ring may be mapped where one was); NULL when every slot
+ * belongs to a live thread. */
+static __thread struct { struct rb_ctl *c; struct rb_slot *s; } slot_cache[4];
+static __thread unsigned slot_next;
+
+static struct rb_slot *my_slot_slow(struct rb_ctl *c, uint32_t tid)
+{
+	struct rb_slot *got = NULL;
+	for (unsigned k = 1; k < 4; k++)
+		if (slot_cache[k].c == c && __atomic_load_n(&slot_cache[k].s->tid, __ATOMIC_RELAXED) == tid)
+			return slot_cache[k].s;
+	for (uint32_t pass = 0; pass < 2 && !got; pass++)   /* free slots, then dead threads' */
+		for (uint32_t i = 0; i < RB_SLOTS && !got; i++) {
+			struct rb_slot *sl = &c->slot[(tid + i) % RB_SLOTS];
+			uint32_t cur = __atomic_load_n(&sl->tid, __ATOMIC_ACQUIRE);
+			if (cur == tid) {   /* ours already (fell out of the cache): n is right */
+				got = sl;
+				break;
+			}
+			if (pass == 0 ? cur != 0 : !cur || map_tid_alive(cur))
+				continue;
+			if (!__atomic_compare_exchange_n(&sl->tid, &cur, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				continue;
+			__atomic_store_n(&sl->n, 0, __ATOMIC_RELEASE);
+			got = sl;
+		}
+	if (got) {   /* most recent first */
+		unsigned k = 1 + slot_next++ % 3;
+		slot_cache[k] = slot_cache[0];
+		slot_cache[0].c = c, slot_cache[0].s = got;
+	}
+	return got;
+}
+
+static inline struct rb_slot *my_slot(struct rb_ctl *c)
+{
+	uint32_t tid = map_tid();
+	if (__builtin_expect(slot_cache[0].c == c && __atomic_load_n(&slot_cache[0].s->tid, __ATOMIC_RELAXED) == tid, 1))
+		return slot_cache[0].s;
+	return my_slot_slow(c, tid);
+}
+
+/* A record goes in flight (before reserving) or out of it (after committing).  Only
+ * this thread writes its n: a plain store.  The raise is published by the release
+ * store of producer_pos that makes the record visible; a consumer that sees the lower
+ * value sees the committed header too (release here, acquire there). */
+static inline void in_flight(struct rb_ctl *c, struct rb_slot *sl, int d)
+{
+	/* a record reserved while the thread had no slot is counted in untracked even
+	 * if the thread has a slot by its commit (then its n is 0) */
+	if (sl && (d > 0 || __atomic_load_n(&sl->n, __ATOMIC_RELAXED)))
+		__atomic_store_n(&sl->n, __atomic_load_n(&sl->n, __ATOMIC_RELAXED) + (uint32_t)d,
+				 d > 0 ? __ATOMIC_RELAXED : __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_add(&c->untracked, (uint32_t)d, __ATOMIC_SEQ_CST);
+}
+
 static void *reserve(struct skep_map *m, uint64_t size)
 {
 	struct rb_ctl *c = m->ctl;
@@ -78,32 +162,28 @@ static void *reserve(struct skep_map *m, uint64_t size)
 	uint64_t len = (size + SKEP_RINGBUF_HDR_SZ + 7) & ~7ull;
 	if (len > c->mask + 1)
 		return NULL;
+	struct rb_slot *sl = my_slot(c);
+	in_flight(c, sl, 1);
 	uint64_t cons = __atomic_load_n(CONS(base), __ATOMIC_ACQUIRE);
 	map_lock(&c->lock);
 	uint64_t pend = c->pending_pos, prod = *PROD(base), np = prod + len;
-	while (pend < prod) {   /* skip records already committed */
-		uint32_t l = __atomic_load_n((uint32_t *)(m->data + (pend & c->mask)), __ATOMIC_ACQUIRE);
-		if (l & SKEP_RINGBUF_BUSY_BIT)
-			break;
-		pend += rec_len(l);
+	if (np - pend > c->mask) {   /* the kernel's walk over records already committed */
+		while (pend < prod) {
+			uint32_t l = __atomic_load_n((uint32_t *)(m->data + (pend & c->mask)), __ATOMIC_ACQUIRE);
+			if (l & SKEP_RINGBUF_BUSY_BIT)
+				break;
+			pend += rec_len(l);
+		}
+		c->pending_pos = pend;
 	}
-	c->pending_pos = pend;
 	if (np - cons > c->mask || np - pend > c->mask) {
 		map_unlock(&c->lock);
+		in_flight(c, sl, -1);
 		return NULL;
 	}
 	uint32_t *hdr = (uint32_t *)(m->data + (prod & c->mask));
-	hdr[1] = (uint32_t)(((uint8_t *)hdr - base) / pg());
+	hdr[1] = (uint32_t)((uint64_t)((uint8_t *)hdr - base) >> __builtin_ctzll(pg()));  /* / page size */
 	__atomic_store_n(&hdr[0], (uint32_t)size | SKEP_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
-	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
-		struct rb_slot *sl = &c->inflight[(prod / 8 + i) % RB_INFLIGHT];
-		if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE)) {
-			sl->pos = prod;
-			sl->tid = map_tid();
-			__atomic_store_n(&sl->used, 1, __ATOMIC_RELEASE);
-			break;
-		}
-	}
 	__atomic_store_n(PROD(base), np, __ATOMIC_RELEASE);
 	map_unlock(&c->lock);
 	return hdr + 2;
@@ -126,14 +206,8 @@ static void commit(void *sample, uint64_t flags, int discard)
 	uint32_t nl = (__atomic_load_n(&hdr[0], __ATOMIC_RELAXED) ^ SKEP_RINGBUF_BUSY_BIT) |
 		      (discard ? SKEP_RINGBUF_DISCARD_BIT : 0);
 	__atomic_exchange_n(&hdr[0], nl, __ATOMIC_SEQ_CST);
+	in_flight(c, my_slot(c), -1);
 	uint64_t rec = (uint64_t)((uint8_t *)hdr - data);
-	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
-		struct rb_slot *sl = &c->inflight[(rec / 8 + i) % RB_INFLIGHT];
-		if (__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) && (sl->pos & c->mask) == rec) {
-			__atomic_store_n(&sl->used, 0, __ATOMIC_RELEASE);
-			break;
-		}
-	}
 	uint64_t cons = __atomic_load_n(CONS(base), __ATOMIC_ACQUIRE) & c->mask;
 	int wake = (flags & SKEP_RB_FORCE_WAKEUP) || (cons == rec && !(flags & SKEP_RB_NO_WAKEUP));
 	if (wake && __atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST))
@@ -261,8 +335,9 @@ static int64_t process(struct ring *r)
 	return cnt;
 }
 
-/* The record at the consumer position is busy: if its producer is dead, discard it
- * (clearing BUSY, setting DISCARD, as a discard would).  Returns 1 if it did. */
+/* The record at the consumer position is busy: if no live thread has a record in
+ * flight, its producer died between reserve and commit: discard it (clearing BUSY,
+ * setting DISCARD, as a discard would).  Returns 1 if it did. */
 static int reap(struct skep_map *m)
 {
 	struct rb_ctl *c = m->ctl;
@@ -271,21 +346,15 @@ static int reap(struct skep_map *m)
 		return 0;
 	uint32_t *hdr = (uint32_t *)(m->data + (cons & m->mask));
 	uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-	if (!(len & SKEP_RINGBUF_BUSY_BIT))
+	if (!(len & SKEP_RINGBUF_BUSY_BIT) || __atomic_load_n(&c->untracked, __ATOMIC_SEQ_CST))
 		return 0;
-	for (uint32_t i = 0; i < RB_INFLIGHT; i++) {
-		struct rb_slot *sl = &c->inflight[(cons / 8 + i) % RB_INFLIGHT];
-		if (!__atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) || sl->pos != cons)
-			continue;
-		if (map_tid_alive(sl->tid))
+	for (uint32_t i = 0; i < RB_SLOTS; i++) {
+		uint32_t tid = __atomic_load_n(&c->slot[i].tid, __ATOMIC_ACQUIRE);
+		if (tid && __atomic_load_n(&c->slot[i].n, __ATOMIC_ACQUIRE) && map_tid_alive(tid))
 			return 0;
-		uint32_t nl = (len & ~SKEP_RINGBUF_BUSY_BIT) | SKEP_RINGBUF_DISCARD_BIT;
-		if (!__atomic_compare_exchange_n(hdr, &len, nl, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-			return 0;
-		__atomic_store_n(&sl->used, 0, __ATOMIC_RELEASE);
-		return 1;
 	}
-	return 0;
+	uint32_t nl = (len & ~SKEP_RINGBUF_BUSY_BIT) | SKEP_RINGBUF_DISCARD_BIT;
+	return __atomic_compare_exchange_n(hdr, &len, nl, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 int skep_ringbuf_consumer_consume(skep_ringbuf_consumer *rb)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "progtypes.h"
+#include "skep/helpers.h"
 
 static const struct skep_prog_type_desc *const builtin[] = {
 	&pt_socket_filter, &pt_kprobe, &pt_sched_cls, &pt_sched_act, &pt_tracepoint, &pt_xdp,
@@ -201,4 +202,12 @@ int skep_prog_type_allows_helper(const struct skep_prog_type_desc *d, uint32_t i
 		if (d->helpers[i] == id)
 			return 1;
 	return 0;
+}
+
+int skep_prog_type_helper_runs(const struct skep_prog_type_desc *d, uint32_t id)
+{
+	for (size_t i = 0; i < d->nbinds; i++)
+		if (d->binds[i].id == id)
+			return 1;
+	return skep_helper_runs(id);
 }

@@ -520,8 +520,14 @@ static int check_alu_inner(struct venv *env, const struct skep_insn *insn, enum 
 			return err;
 		if (insn->dst == BPF_REG_FP)
 			return verr(env, "frame pointer is read only");
-		if (dst->type != SCALAR)
-			return verr(env, "R%d pointer arithmetic prohibited", insn->dst);
+		if (dst->type != SCALAR) {
+			if (is_pointer_value(env, dst))
+				return verr(env, "R%d pointer arithmetic prohibited", insn->dst);
+			/* root: the pointer's bits become an unknown number, as the kernel's
+			 * check_alu_op marks the destination */
+			mark_reg_unknown(dst);
+			return 0;
+		}
 		if (oi->kind == K_NEG) {
 			struct vreg zero, d = *dst;
 			memset(&zero, 0, sizeof zero);
@@ -630,8 +636,13 @@ static int check_alu_inner(struct venv *env, const struct skep_insn *insn, enum 
 			}
 			/* scalar += pointer */
 			struct vreg ptr = src, off = *dst;
-			if (opcode == BPF_SUB)
+			/* 32-bit: adjust_ptr's rule first (root: a meaningless number), as the
+			 * kernel's adjust_ptr_min_max_vals */
+			if (opcode == BPF_SUB && BPF_CLASS(insn->code) == BPF_ALU64)
 				return verr(env, "R%d tried to subtract pointer from scalar", insn->dst);
+			/* the offset's value decides where the pointer points */
+			if ((err = mark_chain_precision(env, insn->dst)))
+				return err;
 			return adjust_ptr(env, insn, &ptr, &off);
 		}
 	} else {
@@ -641,6 +652,8 @@ static int check_alu_inner(struct venv *env, const struct skep_insn *insn, enum 
 	}
 	if (dst->type != SCALAR) {
 		struct vreg ptr = *dst;
+		if (BPF_SRC(insn->code) == BPF_X && (err = mark_chain_precision(env, insn->src)))
+			return err;
 		return adjust_ptr(env, insn, &ptr, &src);
 	}
 	dst->id = 0;

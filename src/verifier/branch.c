@@ -447,10 +447,22 @@ static bool reg_not_null(const struct vreg *r)
 	if (r->type & PTR_MAYBE_NULL)
 		return false;
 	/* the kernel's list (reg_not_null): not the stack, context or packet pointers */
-	return t == PTR_TO_MAP_VALUE || t == PTR_TO_MAP_KEY || t == PTR_TO_MEM || t == PTR_TO_SOCKET;
+	return t == PTR_TO_MAP_VALUE || t == PTR_TO_MAP_KEY || t == PTR_TO_MEM || t == PTR_TO_SOCKET ||
+	       t == PTR_TO_BTF_ID;
 }
 
 int check_reg_read(struct venv *env, int regno);
+
+static int mark_branch_regs(struct venv *env, const struct skep_insn *insn, const struct vreg *dst,
+			    const struct vreg *src)
+{
+	int err = 0;
+	if (dst->type == SCALAR)
+		err = mark_chain_precision(env, insn->dst);
+	if (!err && BPF_SRC(insn->code) == BPF_X && src->type == SCALAR)
+		err = mark_chain_precision(env, insn->src);
+	return err;
+}
 
 int check_cond_jmp_op(struct venv *env, const struct skep_insn *insn, int *insn_idx)
 {
@@ -481,7 +493,10 @@ int check_cond_jmp_op(struct venv *env, const struct skep_insn *insn, int *insn_
 	}
 
 	int pred = -1;
-	if (dst->type == SCALAR && src->type == SCALAR) {
+	bool scalars = dst->type == SCALAR && src->type == SCALAR;
+	if (scalars && (err = hist_note_linked(env, insn->dst, BPF_SRC(insn->code) == BPF_X ? insn->src : -1)))
+		return err;
+	if (scalars) {
 		pred = is_scalar_branch_taken(dst, src, opcode, is32);
 	} else if ((opcode == BPF_JEQ || opcode == BPF_JNE) && !is32) {
 		/* a pointer that cannot be NULL compared with 0 */
@@ -490,6 +505,9 @@ int check_cond_jmp_op(struct venv *env, const struct skep_insn *insn, int *insn_
 			pred = opcode == BPF_JNE;
 	}
 	int target = *insn_idx + 1 + insn->off;
+	/* a branch decided by the operands' ranges: other values could take the other way */
+	if (pred >= 0 && (err = mark_branch_regs(env, insn, dst, src)))
+		return err;
 	if (pred == 1) {
 		*insn_idx = target - 1;   /* the driver adds 1 */
 		return 0;
@@ -523,10 +541,11 @@ int check_cond_jmp_op(struct venv *env, const struct skep_insn *insn, int *insn_
 			if (BPF_SRC(insn->code) == BPF_X)
 				sync_linked_regs(this_st, src);
 		}
-	} else if (!is32 && (opcode == BPF_JEQ || opcode == BPF_JNE) &&
-		   ((dst->type & PTR_MAYBE_NULL && reg_is_null(src)) ||
-		    (src->type & PTR_MAYBE_NULL && reg_is_null(dst)))) {
-		const struct vreg *p = dst->type & PTR_MAYBE_NULL ? dst : src;
+	} else if (!is32 && (opcode == BPF_JEQ || opcode == BPF_JNE) && BPF_SRC(insn->code) == BPF_K &&
+		   insn->imm == 0 && (dst->type & PTR_MAYBE_NULL)) {
+		/* only against the immediate 0, as the kernel (a register holding 0 is not
+		 * a null check there) */
+		const struct vreg *p = dst;
 		uint32_t id = p->id, ref = p->ref_obj_id;
 		/* JEQ: the target sees NULL, the fall-through a valid pointer; JNE the reverse */
 		mark_ptr_or_null_regs(env, other, id, opcode == BPF_JEQ, ref);
@@ -534,6 +553,8 @@ int check_cond_jmp_op(struct venv *env, const struct skep_insn *insn, int *insn_
 	} else {
 		try_match_pkt_pointers(insn, dst, src, this_st, other);
 	}
+	if ((!ok_other || !ok_this) && (err = mark_branch_regs(env, insn, dst, src)))
+		return err;
 	if (!ok_other) {
 		/* the jump cannot be taken: drop the pushed state */
 		drop_pushed(env);

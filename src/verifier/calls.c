@@ -22,43 +22,14 @@
 #define SZ0   SKEP_ARG_CONST_SIZE_OR_ZERO
 #define INT   SKEP_RET_INTEGER
 
-/* Kernel helpers without a Skep implementation: prototypes for the verifier only. */
-#define K(ID, NAME, PKT, ...) {"bpf_" #NAME, ID, INT, {__VA_ARGS__}, {0}, 0, 0, PKT}
-static const struct skep_helper_proto kernel_only[] = {
-	K(9, skb_store_bytes, 1, CTX, ANY, RMEM, SZ, ANY),
-	K(10, l3_csum_replace, 0, CTX, ANY, ANY, ANY, ANY),
-	K(11, l4_csum_replace, 0, CTX, ANY, ANY, ANY, ANY),
-	K(13, clone_redirect, 0, CTX, ANY, ANY),
-	K(17, get_cgroup_classid, 0, CTX),
-	K(18, skb_vlan_push, 0, CTX, ANY, ANY),
-	K(19, skb_vlan_pop, 0, CTX),
-	K(23, redirect, 0, ANY, ANY),
-	K(26, skb_load_bytes, 1, CTX, ANY, UMEM, SZ),
-	K(31, skb_change_proto, 0, CTX, ANY, ANY),
-	K(32, skb_change_type, 0, CTX, ANY),
-	K(34, get_hash_recalc, 0, CTX),
-	K(35, get_current_task, 0, 0),
-	K(38, skb_change_tail, 0, CTX, ANY, ANY),
-	K(39, skb_pull_data, 0, CTX, ANY),
-	K(40, csum_update, 0, CTX, ANY),
-	K(43, skb_change_head, 0, CTX, ANY, ANY),
-	K(44, xdp_adjust_head, 0, CTX, ANY),
-	K(46, get_socket_cookie, 0, CTX),
-	K(47, get_socket_uid, 0, CTX),
-	K(50, skb_adjust_room, 0, CTX, ANY, ANY, ANY),
-	K(51, redirect_map, 0, MAP, ANY, ANY),
-	K(54, xdp_adjust_meta, 0, CTX, ANY),
-	K(65, xdp_adjust_tail, 0, CTX, ANY),
-	K(68, skb_load_bytes_relative, 1, CTX, ANY, UMEM, SZ, ANY),
-	K(80, get_current_cgroup_id, 0, 0),
-};
-
 /* Helpers that may move or resize the packet: every packet pointer is forgotten. */
 static bool changes_pkt_data(uint32_t id)
 {
+	/* the kernel's bpf_helper_changes_pkt_data (a tail call that returns changed nothing) */
 	switch (id) {
-	case 9: case 10: case 11: case 18: case 19: case 31: case 32: case 38: case 39: case 43:
-	case 44: case 50: case 54: case 65:
+	case 9: case 10: case 11: case 13: case 18: case 19: case 31: case 38: case 39:
+	case 43: case 44: case 50: case 54: case 63: case 65: case 73: case 74: case 75: case 76:
+	case 90: case 91: case 143:
 		return true;
 	default:
 		return false;
@@ -70,10 +41,7 @@ static const struct skep_helper_proto *find_proto(uint32_t id)
 	const struct skep_helper_proto *p = skep_helper_proto(id);
 	if (p)
 		return p;
-	for (size_t i = 0; i < sizeof kernel_only / sizeof kernel_only[0]; i++)
-		if (kernel_only[i].id == id)
-			return &kernel_only[i];
-	return NULL;
+	return kernel_helper_proto(id);
 }
 
 static const char *helper_name(uint32_t id)
@@ -111,6 +79,20 @@ static int check_map_func(struct venv *env, const struct vmap *m, uint32_t id)
 		     t == SKEP_MAP_TYPE_PERCPU_ARRAY || t == SKEP_MAP_TYPE_LRU_HASH ||
 		     t == SKEP_MAP_TYPE_LRU_PERCPU_HASH;
 		break;
+	/* verify-only helpers (map type numbers: the kernel's BPF_MAP_TYPE_*) */
+	case 22: case 55: case 111: case 121: ok = t == SKEP_MAP_TYPE_PERF_EVENT_ARRAY; break;
+	case 33: case 37: ok = t == 8; break;                     /* cgroup_array */
+	case 51: ok = t == 14 || t == 16 || t == 17 || t == 25; break; /* dev, cpu, xsk maps */
+	case 52: case 53: case 60: ok = t == 15; break;           /* sockmap */
+	case 70: case 71: case 72: ok = t == 18; break;           /* sockhash */
+	case 81: ok = t == 19 || t == 21; break;                  /* cgroup_storage */
+	case 82: ok = t == 20 || t == 15 || t == 18; break;       /* reuseport_sockarray */
+	case 107: case 108: ok = t == 24; break;                  /* sk_storage */
+	case 145: case 146: ok = t == 28; break;                  /* inode_storage */
+	case 156: case 157: ok = t == 29; break;                  /* task_storage */
+	case 198: ok = t == SKEP_MAP_TYPE_RINGBUF; break;
+	case 209: ok = t == 31; break;                            /* user_ringbuf */
+	case 210: case 211: ok = t == 32; break;                  /* cgrp_storage */
 	case 195: ok = t == SKEP_MAP_TYPE_PERCPU_ARRAY || t == SKEP_MAP_TYPE_PERCPU_HASH ||
 		       t == SKEP_MAP_TYPE_LRU_PERCPU_HASH; break;
 	default: break;
@@ -118,9 +100,10 @@ static int check_map_func(struct venv *env, const struct vmap *m, uint32_t id)
 	/* and the reverse: special maps only with their helpers */
 	if (ok) {
 		switch (t) {
-		case SKEP_MAP_TYPE_RINGBUF: ok = id == 130 || id == 131 || id == 134; break;
+		case SKEP_MAP_TYPE_RINGBUF: ok = id == 130 || id == 131 || id == 134 || id == 198; break;
 		case SKEP_MAP_TYPE_PROG_ARRAY: ok = id == 12; break;
-		case SKEP_MAP_TYPE_PERF_EVENT_ARRAY: ok = id == 25 || id == 22 || id == 55; break;
+		case SKEP_MAP_TYPE_PERF_EVENT_ARRAY: ok = id == 25 || id == 22 || id == 55 || id == 111 || id == 121;
+			break;
 		case SKEP_MAP_TYPE_STACK_TRACE: ok = id == 27; break;
 		default: break;
 		}
@@ -128,6 +111,30 @@ static int check_map_func(struct venv *env, const struct vmap *m, uint32_t id)
 	if (!ok)
 		return verr_code(env, -EINVAL, "cannot pass map_type %u into func %s#%u", t, helper_name(id), id);
 	return 0;
+}
+
+/* The inner map of a map-in-map, from its template (skep_verifier_map.inner_*): one
+ * vmap per outer map, kept with the others (src -1, imm the outer's index). */
+static const struct vmap *inner_vmap(struct venv *env, const struct vmap *outer)
+{
+	if (!outer->m.inner_type)
+		return NULL;
+	int32_t idx = (int32_t)(outer - env->maps);
+	for (int i = 0; i < env->nmaps; i++)
+		if (env->maps[i].src == -1 && env->maps[i].imm == idx)
+			return &env->maps[i];
+	if (env->nmaps == env->maps_cap)
+		return NULL;
+	struct vmap *v = &env->maps[env->nmaps++];
+	memset(v, 0, sizeof *v);
+	v->src = -1;
+	v->imm = idx;
+	v->m.type = outer->m.inner_type;
+	v->m.key_size = outer->m.inner_key_size;
+	v->m.value_size = outer->m.inner_value_size;
+	v->m.max_entries = 0;   /* unknown: no lookup is proven non-NULL by its key */
+	v->m.spin_lock_off = -1;
+	return v;
 }
 
 struct call_meta {
@@ -151,8 +158,11 @@ static int check_size_arg(struct venv *env, int regno, uint16_t arg, struct call
 {
 	struct vreg *r = &cur_regs(env)[regno];
 	bool zero_ok = (arg & 0xff) == SKEP_ARG_CONST_SIZE_OR_ZERO;
+	int err;
 	if (r->type != SCALAR)
 		return verr(env, "R%d type=%s expected=scalar", regno, reg_type_str(r->type));
+	if ((err = mark_chain_precision(env, regno)))
+		return err;
 	if (r->smin < 0)
 		return verr(env, "R%d min value is negative, either use unsigned or 'var &= const'", regno);
 	if (r->umin == 0 && !zero_ok)
@@ -206,6 +216,8 @@ static int check_func_arg(struct venv *env, int argi, uint16_t arg, uint32_t siz
 	case SKEP_ARG_PTR_TO_MEM:
 		meta->regno_mem = regno;
 		meta->mem_arg = arg;
+		if (id == 197 && BASE_TYPE(r->type) != PTR_TO_MAP_VALUE)
+			return verr(env, "Unsupported reg type %s for bpf_dynptr_from_mem data", reg_type_str(r->type));
 		if ((arg & SKEP_ARG_MAYBE_NULL) && reg_is_null(r))
 			return 0;
 		if (!is_mem_ptr_type(r->type) || (r->type & PTR_MAYBE_NULL))
@@ -271,6 +283,8 @@ static int check_func_arg(struct venv *env, int argi, uint16_t arg, uint32_t siz
 	case SKEP_ARG_CONST_ALLOC_SIZE_OR_ZERO:
 		if (r->type != SCALAR || !tnum_is_const(r->var_off))
 			return verr(env, "R%d is not a known constant'", regno);
+		if ((err = mark_chain_precision(env, regno)))
+			return err;
 		meta->alloc_size = r->var_off.value;
 		return 0;
 	case SKEP_ARG_PTR_TO_FUNC:
@@ -288,6 +302,42 @@ static int check_func_arg(struct venv *env, int argi, uint16_t arg, uint32_t siz
 		if (BASE_TYPE(r->type) != PTR_TO_MAP_VALUE || (r->type & PTR_MAYBE_NULL))
 			return verr(env, "R%d type=%s expected=map_value", regno, reg_type_str(r->type));
 		return verr(env, "R%d does not point to a readonly map'", regno);
+	case KA_SOCK:
+	case KA_BTF:
+		if ((arg & SKEP_ARG_MAYBE_NULL) && reg_is_null(r))
+			return 0;
+		if ((BASE_TYPE(r->type) != PTR_TO_SOCKET && BASE_TYPE(r->type) != PTR_TO_BTF_ID) ||
+		    (base == KA_SOCK && BASE_TYPE(r->type) != PTR_TO_SOCKET && r->type != PTR_TO_BTF_ID))
+			return verr(env, "R%d type=%s expected=%s", regno, reg_type_str(r->type),
+				    base == KA_SOCK ? "sock, sock_common, tcp_sock" : "ptr_");
+		if (r->type & PTR_MAYBE_NULL)
+			return verr(env, "Possibly NULL pointer passed to helper arg%d", regno);
+		if (r->off || !tnum_equals_const(r->var_off, 0))
+			return verr(env, "R%d must have zero offset when passed to helper", regno);
+		if (arg & KA_RELEASE) {
+			if (!r->ref_obj_id)
+				return verr(env, "R%d must be referenced when passed to release function", regno);
+			meta->ref_release = r->ref_obj_id;
+		}
+		return 0;
+	case KA_MAP_VALUE:
+		if (BASE_TYPE(r->type) != PTR_TO_MAP_VALUE || (r->type & PTR_MAYBE_NULL))
+			return verr(env, "R%d type=%s expected=map_value", regno, reg_type_str(r->type));
+		if (!tnum_is_const(r->var_off))
+			return verr(env, "R%d doesn't have constant offset", regno);
+		if (!meta->map)
+			meta->map = r->map;
+		return check_helper_mem_access(env, regno, 8, 8, BPF_READ, false);
+	case KA_DYNPTR:
+	case KA_DYNPTR_UNINIT:
+		/* struct bpf_dynptr: 16 bytes of stack (its kind and reference are not tracked) */
+		if (BASE_TYPE(r->type) != PTR_TO_STACK)
+			return verr(env, "R%d type=%s expected=fp (a struct bpf_dynptr on the stack)", regno,
+				    reg_type_str(r->type));
+		if (!tnum_is_const(r->var_off) || (r->off + (int64_t)r->var_off.value) % 8)
+			return verr(env, "dynptr has to be at a constant offset");
+		return check_helper_mem_access(env, regno, 16, 16, base == KA_DYNPTR ? BPF_READ : BPF_WRITE,
+					       false);
 	default:
 		return verr_code(env, -EINVAL, "unsupported arg type %u of helper %s#%u", arg, helper_name(id), id);
 	}
@@ -315,7 +365,21 @@ static int setup_frame(struct venv *env, int subprog, int callsite, struct vfram
 	return 0;
 }
 
-static bool calls_callback(uint32_t id) { return id == SKEP_FUNC_loop || id == SKEP_FUNC_for_each_map_elem; }
+/* bpf_loop, bpf_for_each_map_elem; verify-only: bpf_timer_set_callback, bpf_find_vma,
+ * bpf_user_ringbuf_drain */
+enum { FUNC_timer_set_callback = 170, FUNC_find_vma = 180, FUNC_user_ringbuf_drain = 209 };
+static bool calls_callback(uint32_t id)
+{
+	return id == SKEP_FUNC_loop || id == SKEP_FUNC_for_each_map_elem || id == FUNC_timer_set_callback ||
+	       id == FUNC_find_vma || id == FUNC_user_ringbuf_drain;
+}
+
+static void mark_btf_ptr(struct vreg *r)
+{
+	mark_reg_unknown(r);
+	r->type = PTR_TO_BTF_ID;
+	mark_reg_known_zero(r);
+}
 
 int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_idx)
 {
@@ -370,6 +434,15 @@ int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_
 		if (id == SKEP_FUNC_loop) {
 			mark_reg_unknown(&f->regs[1]);
 			f->regs[2] = caller[3];
+		} else if (id == FUNC_find_vma) {
+			/* (task, vma, ctx) */
+			mark_btf_ptr(&f->regs[1]);
+			mark_btf_ptr(&f->regs[2]);
+			f->regs[3] = caller[4];
+		} else if (id == FUNC_user_ringbuf_drain) {
+			/* (dynptr, ctx): the dynptr is opaque here */
+			mark_btf_ptr(&f->regs[1]);
+			f->regs[2] = caller[3];
 		} else {
 			const struct vmap *m = meta.map;
 			f->regs[1].type = CONST_PTR_TO_MAP;
@@ -381,7 +454,10 @@ int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_
 			f->regs[3].type = PTR_TO_MAP_VALUE;
 			mark_reg_known_zero(&f->regs[3]);
 			f->regs[3].map = m;
-			f->regs[4] = caller[3];
+			if (id == SKEP_FUNC_for_each_map_elem)
+				f->regs[4] = caller[3];
+			else
+				f->cb_ret_max = 0;   /* a timer callback returns 0 */
 		}
 		/* the state after the call: r0 a number, r1-r5 gone */
 		struct vreg *cregs = cb->frame[cb->curframe]->regs;
@@ -418,10 +494,19 @@ int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_
 	case SKEP_RET_PTR_TO_MAP_VALUE: {
 		const struct vmap *m = meta.map;
 		mark_reg_unknown(r0);
-		if (m && (m->m.type == SKEP_MAP_TYPE_ARRAY_OF_MAPS || m->m.type == SKEP_MAP_TYPE_HASH_OF_MAPS))
-			/* the inner map would need its own description (sizes of the template):
-			 * not tracked yet, so refused rather than checked against the outer one */
-			return verr_code(env, -EOPNOTSUPP, "map-in-map lookups are not supported by the verifier yet");
+		if (m && (m->m.type == SKEP_MAP_TYPE_ARRAY_OF_MAPS || m->m.type == SKEP_MAP_TYPE_HASH_OF_MAPS)) {
+			/* a map-in-map lookup gives the inner map (or NULL), described by the
+			 * outer map's inner template, as the kernel's inner_map_meta */
+			const struct vmap *in = inner_vmap(env, m);
+			if (!in)
+				return verr_code(env, -EINVAL, "map-in-map fd %d has no inner map template",
+						 m->imm);
+			r0->type = CONST_PTR_TO_MAP | PTR_MAYBE_NULL;
+			mark_reg_known_zero(r0);
+			r0->map = in;
+			r0->id = new_id(env);
+			break;
+		}
 		r0->type = PTR_TO_MAP_VALUE;
 		mark_reg_known_zero(r0);
 		r0->map = m;
@@ -443,6 +528,24 @@ int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_
 			r0->id = new_id(env);
 		}
 		if (ret & SKEP_RET_RINGBUF) {
+			int ref = acquire_ref(env, *insn_idx);
+			if (ref < 0)
+				return ref;
+			r0->ref_obj_id = (uint32_t)ref;
+		}
+		break;
+	case KR_SOCK:
+	case KR_BTF:
+		mark_reg_unknown(r0);
+		r0->type = rbase == KR_SOCK ? PTR_TO_SOCKET : PTR_TO_BTF_ID;
+		mark_reg_known_zero(r0);
+		if (ret & SKEP_RET_MAYBE_NULL) {
+			r0->type |= PTR_MAYBE_NULL;
+			r0->id = new_id(env);
+		}
+		if (id == 99)
+			r0->range = 1;   /* bpf_skc_lookup_tcp: a sock_common */
+		if (ret & KR_ACQUIRE) {
 			int ref = acquire_ref(env, *insn_idx);
 			if (ref < 0)
 				return ref;
@@ -485,12 +588,17 @@ int prepare_func_exit(struct venv *env, int *insn_idx)
 	struct vstate *st = env->cur;
 	struct vframe *callee = st->frame[st->curframe], *caller = st->frame[st->curframe - 1];
 	struct vreg *r0 = &callee->regs[0];
-	if (r0->type == NOT_INIT)
+	/* a static subprogram may leave r0 unset (clang drops an unused return value): the
+	 * caller gets it uninitialised, as the kernel's prepare_func_exit copies it */
+	if (r0->type == NOT_INIT && callee->in_callback)
 		return verr(env, "R0 !read_ok");
 	if (callee->in_callback) {
 		if (r0->type != SCALAR)
 			return verr(env, "At callback return the register R0 is not a known value (%s)",
 				    reg_type_str(r0->type));
+		int err = mark_chain_precision(env, 0);
+		if (err)
+			return err;
 		if (r0->smin < callee->cb_ret_min || r0->smax > callee->cb_ret_max)
 			return verr(env, "At callback return the register R0 has smin=%lld smax=%lld should have been in [%lld, %lld]",
 				    (long long)r0->smin, (long long)r0->smax, (long long)callee->cb_ret_min,
@@ -534,6 +642,8 @@ int check_return_code(struct venv *env)
 		if (r0->type != SCALAR)
 			return verr(env, "At program exit the register R0 is not a known value (%s)",
 				    reg_type_str(r0->type));
+		if ((err = mark_chain_precision(env, 0)))
+			return err;
 		if (r0->smin < d->ret_min || r0->smax > d->ret_max)
 			return verr(env, "At program exit the register R0 has smin=%lld smax=%lld should have been in [%d, %d]",
 				    (long long)r0->smin, (long long)r0->smax, d->ret_min, d->ret_max);

@@ -83,7 +83,7 @@ static const char *const type_names[VTYPE__COUNT] = {
 	[PTR_TO_MAP_VALUE] = "map_value", [PTR_TO_MAP_KEY] = "map_key", [PTR_TO_STACK] = "fp",
 	[PTR_TO_PACKET_META] = "pkt_meta", [PTR_TO_PACKET] = "pkt", [PTR_TO_PACKET_END] = "pkt_end",
 	[PTR_TO_MEM] = "mem", [PTR_TO_FUNC] = "func", [PTR_TO_FLOW_KEYS] = "flow_keys",
-	[PTR_TO_SOCKET] = "sock",
+	[PTR_TO_SOCKET] = "sock", [PTR_TO_BTF_ID] = "ptr_",
 };
 
 const char *reg_type_str(uint32_t type)

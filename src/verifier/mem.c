@@ -100,7 +100,10 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int64_t a, int 
 	struct vslot *s = &f->stack[(-a - 1) / BPF_REG_SIZE];
 	const struct vreg *reg = value_regno >= 0 ? &cur_regs(env)[value_regno] : NULL;
 	bool aligned8 = !(a % BPF_REG_SIZE);
+	int spi = (int)((-a - 1) / BPF_REG_SIZE), err;
 	if (reg && aligned8 && reg->type == SCALAR) {
+		if ((err = hist_note_stack(env, f->frameno, spi)))
+			return err;
 		save_register_state(s, reg, size);
 		/* a narrowing spill keeps the bounds but not the link to copies */
 		if (size < 8 && (reg->umax >> (size * 8)))
@@ -110,6 +113,8 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int64_t a, int 
 		memset(&k, 0, sizeof k);
 		k.type = SCALAR;
 		mark_reg_known(&k, (uint64_t)(int64_t)insn->imm);
+		if ((err = hist_note_stack(env, f->frameno, spi)))
+			return err;
 		save_register_state(s, &k, size);
 	} else if (reg && reg->type != SCALAR) {
 		if (size != BPF_REG_SIZE)
@@ -126,6 +131,9 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int64_t a, int 
 		uint8_t t = STACK_MISC;
 		if ((reg && reg_is_null(reg)) || (!reg && insn->imm == 0))
 			t = STACK_ZERO;
+		/* zero bytes are no spill that backtracking follows: the zero must stay zero */
+		if (t == STACK_ZERO && reg && (err = mark_chain_precision(env, value_regno)))
+			return err;
 		for (int i = 0; i < size; i++)
 			*byte_type(f, a + i) = t;
 	}
@@ -137,6 +145,9 @@ static int stack_write_var(struct venv *env, struct vframe *f, int64_t lo, int64
 {
 	const struct vreg *reg = value_regno >= 0 ? &cur_regs(env)[value_regno] : NULL;
 	bool zero = (reg && reg_is_null(reg)) || (!reg && insn->imm == 0);
+	int err;
+	if (zero && reg && (err = mark_chain_precision(env, value_regno)))
+		return err;
 	for (int64_t a = lo; a < hi; a++) {
 		uint8_t *t = byte_type(f, a);
 		if (*t == STACK_INVALID && !env->allow_uninit_stack)
@@ -174,6 +185,10 @@ static int stack_read_fixed(struct venv *env, struct vframe *f, int64_t a, int s
 	struct vslot *s = &f->stack[(-a - 1) / BPF_REG_SIZE];
 	struct vreg *dst = dst_regno >= 0 ? &cur_regs(env)[dst_regno] : NULL;
 	if (s->type[BPF_REG_SIZE - 1] == STACK_SPILL) {
+		int err;
+		/* a fill: the loaded value is the spilled register's, backtracking follows it */
+		if (dst && (err = hist_note_stack(env, f->frameno, (int)((-a - 1) / BPF_REG_SIZE))))
+			return err;
 		int spill = 1;
 		for (int i = BPF_REG_SIZE - 1; i > 0 && s->type[i - 1] == STACK_SPILL; i--)
 			spill++;
@@ -328,8 +343,11 @@ static int check_map_value_access(struct venv *env, int regno, int off, int size
 {
 	const struct vreg *reg = &cur_regs(env)[regno];
 	const struct vmap *m = reg->map;
-	if (t == BPF_WRITE && (reg->type & MEM_RDONLY))
+	if (t == BPF_WRITE && ((reg->type & MEM_RDONLY) || (m->m.map_flags & MAP_RDONLY_PROG)))
 		return verr(env, "write into map forbidden, value_size=%u off=%d size=%d",
+			    m->m.value_size, off, size);
+	if (t == BPF_READ && (m->m.map_flags & MAP_WRONLY_PROG))
+		return verr(env, "read from map forbidden, value_size=%u off=%d size=%d",
 			    m->m.value_size, off, size);
 	int err = check_mem_region(env, regno, off, size, m->m.value_size, false);
 	if (err)
@@ -365,7 +383,8 @@ static bool may_access_pkt(struct venv *env, int t)
 	return true;
 }
 
-static int check_ctx_access(struct venv *env, int regno, int off, int size, int t, int value_regno)
+static int check_ctx_access(struct venv *env, int regno, int off, int size, int t, int value_regno,
+			    bool is_ldsx)
 {
 	const struct vreg *reg = &cur_regs(env)[regno];
 	if (reg->off)
@@ -376,7 +395,10 @@ static int check_ctx_access(struct venv *env, int regno, int off, int size, int 
 		return verr(env, "variable ctx access var_off=%s off=%d size=%d", tn, off, size);
 	}
 	int kind, fsize;
-	if (!env->ctx || ctx_access_ok(env->ctx, off, size, t, &kind, &fsize) < 0)
+	/* a sign-extending load of a field that gives a pointer is refused (the kernel's
+	 * is_valid_access functions refuse is_ldsx there) */
+	if (!env->ctx || ctx_access_ok(env->ctx, off, size, t, &kind, &fsize, env->attach_type) < 0 ||
+	    (is_ldsx && kind != CF_SCALAR))
 		return verr(env, "invalid bpf_context access off=%d size=%d", off, size);
 	if (t == BPF_WRITE || value_regno < 0)
 		return 0;
@@ -393,11 +415,18 @@ static int check_ctx_access(struct venv *env, int regno, int off, int size, int 
 		dst->type = PTR_TO_FLOW_KEYS;
 		mark_reg_known_zero(dst);
 		break;
+	case CF_PTR_SOCK_NN:
+		mark_reg_unknown(dst);
+		dst->type = PTR_TO_SOCKET;
+		mark_reg_known_zero(dst);
+		break;
 	case CF_PTR_SOCK:
+	case CF_PTR_SOCK_COMMON:
 		mark_reg_unknown(dst);
 		dst->type = PTR_TO_SOCKET | PTR_MAYBE_NULL;
 		mark_reg_known_zero(dst);
 		dst->id = new_id(env);
+		dst->range = kind == CF_PTR_SOCK_COMMON;
 		break;
 	default:
 		mark_reg_unknown(dst);
@@ -432,6 +461,29 @@ static int check_alignment(struct venv *env, const struct vreg *reg, int off, in
 		return verr(env, "misaligned %saccess off %s+%d+%d size %d", desc, tn, ip_align + reg->off,
 			    off, size);
 	}
+	return 0;
+}
+
+/* struct bpf_sock through a socket pointer: read-only u32 fields, narrow loads of the
+ * address, family, type, protocol, port and state fields (bpf_sock_is_valid_access) */
+static int check_sock_access(struct venv *env, int regno, int off, int size, int t)
+{
+	const struct vreg *reg = &cur_regs(env)[regno];
+	if (!tnum_is_const(reg->var_off) || reg->var_off.value)
+		return verr(env, "R%d invalid variable offset to sock access", regno);
+	off += reg->off;
+	bool ok = t == BPF_READ && off >= 0 && off < 80 && off % size == 0 && size <= 4;
+	if (ok) {
+		if (off >= 48 && off < 52)          /* dst_port (a u16 and a hole) */
+			ok = size == 4 || (size <= 2 && off + size <= 50);
+		else if (off < 4 || (off >= 16 && off < 24))
+			ok = size == 4;                 /* bound_dev_if, mark, priority */
+		if (reg->range && off >= 8 && off < 24)
+			ok = false;                     /* sock_common: no type..priority */
+	}
+	if (!ok)
+		return verr(env, "R%d invalid %s access off=%d size=%d", regno,
+			    reg->range ? "sock_common" : "sock", off, size);
 	return 0;
 }
 
@@ -480,7 +532,7 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off, int siz
 	case PTR_TO_CTX:
 		if (t == BPF_WRITE && value_regno >= 0 && is_pointer_value(env, &regs[value_regno]))
 			return verr(env, "R%d leaks addr into ctx", value_regno);
-		if ((err = check_ctx_access(env, regno, off, size, t, value_regno)))
+		if ((err = check_ctx_access(env, regno, off, size, t, value_regno, is_ldsx)))
 			return err;
 		break;
 	case PTR_TO_PACKET:
@@ -494,6 +546,15 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off, int siz
 		if (t == BPF_READ && value_regno >= 0)
 			mark_reg_unknown(&regs[value_regno]);
 		break;
+	case PTR_TO_SOCKET:
+		if ((err = check_sock_access(env, regno, off, size, t)))
+			return err;
+		if (value_regno >= 0)
+			mark_reg_unknown(&regs[value_regno]);
+		break;
+	case PTR_TO_BTF_ID:
+		return verr(env, "R%d: reading a kernel object (%s) needs its BTF type, which Skep's verifier "
+			    "does not track", regno, reg_name_for_err(reg));
 	default:
 		return verr(env, "R%d invalid mem access '%s'", regno, reg_name_for_err(reg));
 	}
@@ -651,8 +712,12 @@ int check_helper_mem_access(struct venv *env, int regno, int64_t size_min, uint6
 			return verr(env, "R%d cannot write into %s", regno, reg_type_str(reg->type));
 		return check_mem_region(env, regno, 0, size, reg->map->m.key_size, zero_size_allowed);
 	case PTR_TO_MAP_VALUE:
-		if (t == BPF_WRITE && (reg->type & MEM_RDONLY))
-			return verr(env, "R%d cannot write into %s", regno, reg_type_str(reg->type));
+		if (t == BPF_WRITE && ((reg->type & MEM_RDONLY) || (reg->map->m.map_flags & MAP_RDONLY_PROG)))
+			return verr(env, "write into map forbidden, value_size=%u off=%d size=%d",
+				    reg->map->m.value_size, reg->off, size);
+		if (t == BPF_READ && (reg->map->m.map_flags & MAP_WRONLY_PROG))
+			return verr(env, "read from map forbidden, value_size=%u off=%d size=%d",
+				    reg->map->m.value_size, reg->off, size);
 		return check_mem_region(env, regno, 0, size, reg->map->m.value_size, zero_size_allowed);
 	case PTR_TO_MEM:
 		if (t == BPF_WRITE && (reg->type & MEM_RDONLY))
@@ -708,6 +773,8 @@ bool stack_const_key(struct venv *env, const struct vreg *reg, int size, uint64_
 			return false;
 		*val = size >= 8 ? s->spilled.var_off.value :
 		       s->spilled.var_off.value & ((1ULL << (size * 8)) - 1);
+		/* what the caller decides from the key depends on the spilled value */
+		mark_stack_precise(env, reg->frameno, (int)((-a - 1) / BPF_REG_SIZE));
 		return true;
 	}
 	for (int i = 0; i < size; i++)

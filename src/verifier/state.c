@@ -69,12 +69,16 @@ struct vstate *state_new(void)
 	return calloc(1, sizeof(struct vstate));
 }
 
+/* Frees what a state owns (frames and history); the state itself stays. */
 void state_free_frames(struct vstate *st)
 {
 	for (int i = 0; i < MAX_CALL_FRAMES; i++) {
 		frame_free(st->frame[i]);
 		st->frame[i] = NULL;
 	}
+	free(st->hist);
+	st->hist = NULL;
+	st->hist_len = st->hist_cap = 0;
 }
 
 void state_free(struct vstate *st)
@@ -97,8 +101,20 @@ int state_copy(struct vstate *dst, const struct vstate *src)
 			return -ENOMEM;
 		}
 	}
+	struct hent *h = NULL;
+	if (src->hist_len) {
+		h = malloc(sizeof *h * (size_t)src->hist_len);
+		if (!h) {
+			for (int j = 0; j <= src->curframe; j++)
+				frame_free(fr[j]);
+			return -ENOMEM;
+		}
+		memcpy(h, src->hist, sizeof *h * (size_t)src->hist_len);
+	}
 	*dst = *src;
 	memcpy(dst->frame, fr, sizeof fr);
+	dst->hist = h;
+	dst->hist_cap = src->hist_len;
 	return 0;
 }
 
@@ -217,12 +233,14 @@ static bool regs_exact(const struct vreg *o, const struct vreg *c, struct idmap 
 	struct vreg a = *o, b = *c;
 	a.id = b.id = 0;
 	a.ref_obj_id = b.ref_obj_id = 0;
+	a.precise = b.precise = false;
 	return !memcmp(&a, &b, sizeof a) && check_ids(o->id, c->id, m) &&
 	       check_ids(o->ref_obj_id, c->ref_obj_id, m);
 }
 
-static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m, bool exact)
+static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m, int mode)
 {
+	bool exact = mode == EXACT;
 	if (o->type == NOT_INIT)
 		return exact ? c->type == NOT_INIT : true;
 	if (c->type == NOT_INIT)
@@ -233,6 +251,9 @@ static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m,
 		return false;
 	switch (BASE_TYPE(o->type)) {
 	case SCALAR:
+		/* no explored path used its value: any number will do */
+		if (mode == NOT_EXACT && !o->precise)
+			return true;
 		return range_within(o, c) && tnum_in(o->var_off, c->var_off) &&
 		       check_scalar_ids(o->id, c->id, m);
 	case PTR_TO_PACKET:
@@ -252,6 +273,7 @@ static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m,
 	case PTR_TO_CTX:
 	case PTR_TO_FLOW_KEYS:
 	case PTR_TO_SOCKET:
+	case PTR_TO_BTF_ID:
 		if (o->off != c->off || o->map != c->map || o->frameno != c->frameno ||
 		    o->range != c->range)
 			return false;
@@ -267,12 +289,30 @@ static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m,
 	}
 }
 
-static bool stacksafe(const struct vframe *o, const struct vframe *c, struct idmap *m, bool exact,
+static bool all_data(const struct vslot *s)
+{
+	for (int i = 0; i < BPF_REG_SIZE; i++)
+		if (s->type[i] != STACK_MISC && s->type[i] != STACK_ZERO)
+			return false;
+	return true;
+}
+
+static bool stacksafe(const struct vframe *o, const struct vframe *c, struct idmap *m, int mode,
 		      bool allow_uninit)
 {
+	bool exact = mode == EXACT;
 	for (int spi = 0; spi < o->nslots; spi++) {
 		const struct vslot *os = &o->stack[spi];
 		const struct vslot *cs = spi < c->nslots ? &c->stack[spi] : NULL;
+		/* an imprecise 8-byte scalar spill: cur's data bytes read as some scalar too */
+		if (mode == NOT_EXACT && cs && os->spilled.type == SCALAR && !os->spilled.precise &&
+		    all_data(cs)) {
+			bool full = true;
+			for (int i = 0; i < BPF_REG_SIZE; i++)
+				full &= os->type[i] == STACK_SPILL;
+			if (full)
+				continue;
+		}
 		for (int i = 0; i < BPF_REG_SIZE; i++) {
 			uint8_t ot = os->type[i], ct = cs ? cs->type[i] : STACK_INVALID;
 			if (exact) {
@@ -302,10 +342,10 @@ static bool stacksafe(const struct vframe *o, const struct vframe *c, struct idm
 				return false;
 		}
 		if (os->type[BPF_REG_SIZE - 1] == STACK_SPILL &&
-		    !regsafe(&os->spilled, &cs->spilled, m, exact))
+		    !regsafe(&os->spilled, &cs->spilled, m, mode))
 			return false;
 		if (exact && cs && cs->type[BPF_REG_SIZE - 1] == STACK_SPILL &&
-		    !regsafe(&os->spilled, &cs->spilled, m, exact))
+		    !regsafe(&os->spilled, &cs->spilled, m, mode))
 			return false;
 	}
 	if (exact)
@@ -341,8 +381,11 @@ static uint16_t frame_live(struct venv *env, const struct vstate *st, int i, int
 	return (uint16_t)(env->aux[ret].live & ~0x3fu);   /* r0..r5 are set by the return */
 }
 
-bool states_equal(struct venv *env, const struct vstate *old, const struct vstate *cur, bool exact)
+bool states_equal(struct venv *env, const struct vstate *old, const struct vstate *cur, int mode)
 {
+	bool exact = mode == EXACT;
+	if (mode == NOT_EXACT && !env->allow_ptr_leaks)
+		mode = RANGE_WITHIN;   /* unprivileged: every scalar is precise, as the kernel's */
 	struct idmap m;
 	m.n = 0;
 	m.tmp = 0;
@@ -360,10 +403,10 @@ bool states_equal(struct venv *env, const struct vstate *old, const struct vstat
 		for (int r = 0; r < MAX_BPF_REG; r++) {
 			if (!(live & (1u << r)) && r != BPF_REG_FP)
 				continue;
-			if (!regsafe(&of->regs[r], &cf->regs[r], &m, exact))
+			if (!regsafe(&of->regs[r], &cf->regs[r], &m, mode))
 				return false;
 		}
-		if (!stacksafe(of, cf, &m, exact, env->allow_uninit_stack))
+		if (!stacksafe(of, cf, &m, mode, env->allow_uninit_stack))
 			return false;
 	}
 	return true;

@@ -12,7 +12,7 @@
 #include "verifier.h"
 
 #define COMPLEXITY_LIMIT_JMP_SEQ 8192
-#define COMPLEXITY_LIMIT_STATES 64   /* states kept per instruction before pruning stops adding */
+#define COMPLEXITY_LIMIT_STATES 64   /* unprivileged: states kept per instruction */
 
 uint32_t new_id(struct venv *env) { return ++env->id_gen; }
 
@@ -35,6 +35,7 @@ int push_stack(struct venv *env, int insn_idx, int prev_insn_idx, struct vstate 
 	}
 	st->insn_idx = insn_idx;
 	st->prev_insn_idx = prev_insn_idx;
+	st->last_idx = prev_insn_idx;
 	st->log_pos = env->log.len;
 	if (st->parent)
 		st->parent->branches++;
@@ -104,9 +105,10 @@ static int is_state_visited(struct venv *env, int idx)
 		   (env->jmps_processed - env->prev_jmps_processed >= 2 &&
 		    env->insn_processed - env->prev_insn_processed >= 8);
 	bool cb = is_cb_call(env, idx), widened = false;
-	uint32_t nstates = 0;
+	uint32_t nstates = 0, n;
 	cur->insn_idx = idx;
-	for (struct checkpoint *c = env->explored[idx]; c; c = c->next) {
+	struct checkpoint **pprev = &env->explored[idx], *c;
+	while ((c = *pprev)) {
 		nstates++;
 		if (c->branches) {
 			/* an ancestor of this path: coming back no wider means looping forever,
@@ -117,25 +119,48 @@ static int is_state_visited(struct venv *env, int idx)
 				widen(&c->st, cur);
 				widened = true;
 			}
-			if (states_equal(env, &c->st, cur, false)) {
+			if (states_equal(env, &c->st, cur, RANGE_WITHIN)) {
 				if (cb) {
+					/* c is still being explored: what its paths will need is not
+					 * known yet, so everything on this path is needed */
 					c->hit++;
+					mark_all_scalars_precise(env, cur);
 					return 1;
 				}
 				vlog_state(env, cur, -1);
 				return verr_code(env, -EINVAL, "infinite loop detected at insn %d", idx);
 			}
+			goto miss;
+		}
+		if (states_equal(env, &c->st, cur, NOT_EXACT)) {
+			c->hit++;
+			int err = 0;
+			if (cur->last_idx >= 0 && cur->last_idx != idx - 1)
+				err = hist_push(env, idx, cur->last_idx);
+			if (!err)
+				err = propagate_precision(env, &c->st);
+			return err ? err : 1;
+		}
+miss:
+		/* a state that keeps missing (an earlier loop iteration) costs more than it
+		 * saves: off the list (the kernel's heuristic, more patient with loop heads
+		 * still being explored), kept alive for the paths whose parent it is; counted
+		 * only when a new state replaces it */
+		n = aux->force_checkpoint && c->branches ? 64 : 3;
+		if (add && ++c->miss > c->hit * n + n) {
+			*pprev = c->next;
+			c->next = env->free_list;
+			c->in_free_list = true;
+			env->free_list = c;
+			env->cur_states--;
+			nstates--;
 			continue;
 		}
-		if (states_equal(env, &c->st, cur, false)) {
-			c->hit++;
-			return 1;
-		}
-		c->miss++;
+		pprev = &c->next;
 	}
-	if (!add || nstates >= COMPLEXITY_LIMIT_STATES)
+	if (!add || (!env->allow_ptr_leaks && nstates >= COMPLEXITY_LIMIT_STATES))
 		return 0;
-	struct checkpoint *c = calloc(1, sizeof *c);
+	c = calloc(1, sizeof *c);
 	if (!c || state_copy(&c->st, cur)) {
 		free(c);
 		return -ENOMEM;
@@ -144,6 +169,7 @@ static int is_state_visited(struct venv *env, int idx)
 	c->branches = 1;
 	c->parent = cur->parent;
 	c->st.parent = NULL;
+	cur->hist_len = 0;   /* the checkpoint keeps the path's history up to here */
 	c->next = env->explored[idx];
 	env->explored[idx] = c;
 	cur->parent = c;
@@ -179,6 +205,9 @@ static const struct vmap *find_map(struct venv *env, int src, int32_t imm, int *
 			m.key_size = skep_map_key_size(sm);
 			m.value_size = skep_map_value_size(sm);
 			m.max_entries = skep_map_max_entries(sm);
+			struct skep_map_info mi;
+			if (!skep_map_get_info(sm, &mi))
+				m.map_flags = mi.map_flags;
 		}
 	} else {
 		r = -EBADF;
@@ -197,6 +226,18 @@ static const struct vmap *find_map(struct venv *env, int src, int32_t imm, int *
 	v->src = key_src;
 	v->imm = imm;
 	return v;
+}
+
+/* An lddw of a map value's address (BPF_PSEUDO_MAP_VALUE): as the kernel's
+ * array_map_direct_value_addr, only a single-element array, and inside its value. */
+static int check_direct_value(struct venv *env, const struct vmap *m, uint32_t off)
+{
+	if (off >= m->m.value_size)
+		return verr(env, "invalid access to map value pointer, value_size=%u off=%u",
+			    m->m.value_size, off);
+	if (m->m.type != SKEP_MAP_TYPE_ARRAY || m->m.max_entries != 1)
+		return verr_code(env, -EINVAL, "map direct value access needs a single-element array");
+	return 0;
 }
 
 static int check_ld_imm(struct venv *env, const struct skep_insn *insn, int idx)
@@ -236,11 +277,8 @@ static int check_ld_imm(struct venv *env, const struct skep_insn *insn, int idx)
 		const struct vmap *m = find_map(env, insn->src, insn->imm, &err);
 		if (!m)
 			return err;
-		if ((uint32_t)hi->imm >= m->m.value_size)
-			return verr(env, "invalid access to map value pointer, value_size=%u off=%u",
-				    m->m.value_size, (uint32_t)hi->imm);
-		if (m->m.type != SKEP_MAP_TYPE_ARRAY || m->m.max_entries != 1)
-			return verr_code(env, -EINVAL, "map direct value access needs a single-element array");
+		if ((err = check_direct_value(env, m, (uint32_t)hi->imm)))
+			return err;
 		dst->type = PTR_TO_MAP_VALUE;
 		mark_reg_known_zero(dst);
 		dst->map = m;
@@ -250,6 +288,31 @@ static int check_ld_imm(struct venv *env, const struct skep_insn *insn, int idx)
 	default:
 		return verr_code(env, -EINVAL, "unsupported lddw pseudo source %d", insn->src);
 	}
+}
+
+/* Every map an lddw names must exist, reachable or not: the kernel resolves them all
+ * before it verifies (resolve_pseudo_ldimm64), so dead code cannot hide a bad one. */
+static int resolve_maps(struct venv *env)
+{
+	int err = 0;
+	for (size_t i = 0; i + 1 < env->n; i++) {
+		const struct skep_insn *in = &env->insns[i];
+		if (in->code != 0x18)
+			continue;
+		if (in->src == BPF_PSEUDO_MAP_FD || in->src == BPF_PSEUDO_MAP_VALUE ||
+		    in->src == BPF_PSEUDO_MAP_IDX || in->src == BPF_PSEUDO_MAP_IDX_VALUE) {
+			env->cur->insn_idx = (int)i;
+			const struct vmap *m = find_map(env, in->src, in->imm, &err);
+			if (!m)
+				return err;
+			if ((in->src == BPF_PSEUDO_MAP_VALUE || in->src == BPF_PSEUDO_MAP_IDX_VALUE) &&
+			    (err = check_direct_value(env, m, (uint32_t)in[1].imm)))
+				return err;
+		}
+		i++;
+	}
+	env->cur->insn_idx = 0;
+	return 0;
 }
 
 static int pop_stack(struct venv *env)
@@ -273,7 +336,8 @@ static int do_check(struct venv *env)
 {
 	for (;;) {
 		struct vstate *st = env->cur;
-		int idx = st->insn_idx, err = 0;
+		int idx = st->insn_idx, at = idx, err = 0;
+		env->hist_fresh = false;
 		if (idx < 0 || (size_t)idx >= env->n)
 			return verr_code(env, -EFAULT, "invalid insn idx %d insn_cnt %zu", idx, env->n);
 		if (++env->insn_processed > env->insn_limit)
@@ -289,6 +353,8 @@ static int do_check(struct venv *env)
 				goto path_end;
 			}
 		}
+		if (st->last_idx >= 0 && st->last_idx != idx - 1 && (err = hist_push(env, idx, st->last_idx)))
+			return err;
 		const struct skep_insn *insn = &env->insns[idx];
 		enum isa_op op = isa_decode(insn);
 		if (env->log.level)
@@ -329,7 +395,11 @@ static int do_check(struct venv *env)
 			if (op == OP_CALL_LOCAL)
 				err = check_func_call(env, insn, &idx);
 			else if (op == OP_CALL_KFUNC)
-				err = verr_code(env, -EINVAL, "calling kernel functions is not supported");
+				/* a kfunc is named by its BTF id in the kernel's (or a module's, off) BTF:
+				 * without that BTF its prototype is unknown */
+				err = verr_code(env, -EINVAL, "calling kernel functions is not supported: kfunc "
+						"with BTF id %d (btf %d) needs the kernel's BTF to be checked",
+						insn->imm, insn->off);
 			else
 				err = check_helper_call(env, insn, &idx);
 			break;
@@ -352,6 +422,7 @@ static int do_check(struct venv *env)
 			vlog_state(env, env->cur, -1);
 		}
 		env->cur->insn_idx = idx + 1;
+		env->cur->last_idx = at;
 		continue;
 path_end:
 		update_branch_counts(env->cur->parent);
@@ -398,6 +469,7 @@ int skep_verify(const struct skep_insn *insns, size_t n, const struct skep_verif
 		err = -ENOMEM;
 		goto done;
 	}
+	env->cur->last_idx = -1;
 	env->cur->frame[0] = frame_new(0, -1, 0);
 	if (!env->cur->frame[0]) {
 		err = -ENOMEM;
@@ -417,7 +489,7 @@ int skep_verify(const struct skep_insn *insns, size_t n, const struct skep_verif
 	struct vreg *r1 = &env->cur->frame[0]->regs[1];
 	r1->type = PTR_TO_CTX;
 	mark_reg_known_zero(r1);
-	if ((err = check_structure(env)))
+	if ((err = check_structure(env)) || (err = resolve_maps(env)))
 		goto done;
 	env->cur->insn_idx = 0;
 	if ((err = do_check(env)))
@@ -472,6 +544,11 @@ done:
 				c = nx;
 			}
 		}
+	}
+	for (struct checkpoint *c = env->free_list, *nx; c; c = nx) {
+		nx = c->next;
+		state_free_frames(&c->st);
+		free(c);
 	}
 	for (int i = 0; i < env->stack_len; i++)
 		state_free(env->stack[i]);

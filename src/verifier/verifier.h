@@ -66,6 +66,7 @@ enum vtype {
 	PTR_TO_FUNC,
 	PTR_TO_FLOW_KEYS,
 	PTR_TO_SOCKET,
+	PTR_TO_BTF_ID,          /* a kernel object (task, inode, ...) from a verify-only helper */
 	VTYPE__COUNT,
 };
 #define PTR_MAYBE_NULL 0x100u
@@ -96,6 +97,9 @@ enum vtype {
 #define PKT_AT_END     0xffffffffu   /* packet range markers (the kernel's -1 and -2) */
 #define PKT_BEYOND_END 0xfffffffeu
 
+#define MAP_RDONLY_PROG (1u << 7)   /* BPF_F_RDONLY_PROG: programs only read */
+#define MAP_WRONLY_PROG (1u << 8)   /* BPF_F_WRONLY_PROG: programs only write */
+
 struct vmap {
 	struct skep_verifier_map m;
 	int src;
@@ -113,9 +117,11 @@ struct vreg {
 	uint32_t u32_min, u32_max;
 	uint32_t id;            /* same id: same value (scalars), same null-ness, same packet base */
 	uint32_t ref_obj_id;    /* references to release (ring buffer records) */
-	uint32_t range;         /* packet: bytes proven from the base; mem: size */
+	uint32_t range;         /* packet: bytes proven from the base; mem: size;
+				 * socket: 1 for a sock_common (fewer fields) */
 	const struct vmap *map; /* CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE/KEY */
 	int32_t subprog;        /* PTR_TO_FUNC: target subprogram */
+	bool precise;           /* scalars in checkpoints: some path's safety depends on the value */
 };
 
 enum { STACK_INVALID = 0, STACK_SPILL, STACK_MISC, STACK_ZERO };
@@ -145,6 +151,21 @@ struct vref {
 
 struct checkpoint;
 
+/* The path's history since its last checkpoint (the kernel's jmp history): entries for
+ * instructions reached by a jump, stack spills and fills, and conditional jumps on linked
+ * scalars. Precision backtracking walks it backwards. */
+enum {
+	HF_STACK = 1u << 0,       /* spill or fill of slot spi of frame fr */
+	HF_LINKED = 1u << 1,      /* conditional jump: scalars sharing an operand's id, in linked */
+	HF_LINKED_FAR = 1u << 2,  /* ... and some in other frames or spilled (not tracked) */
+};
+struct hent {
+	int32_t idx, prev;
+	uint8_t flags, fr, spi;
+	uint16_t linked;          /* registers of the current frame */
+	uint64_t lslots;          /* and its spilled slots */
+};
+
 struct vstate {
 	struct vframe *frame[MAX_CALL_FRAMES];
 	int curframe;
@@ -155,6 +176,9 @@ struct vstate {
 	int active_rcu;
 	struct checkpoint *parent;       /* last checkpoint on this path */
 	int insn_idx, prev_insn_idx;
+	int last_idx;                    /* the instruction executed last on this path, -1 */
+	int hist_len, hist_cap;
+	struct hent *hist;
 	size_t log_pos;                  /* log length where this branch was pushed */
 	bool speculative;
 };
@@ -225,6 +249,9 @@ struct venv {
 	struct vreg fake_reg[2];
 	bool has_tail_call;
 	bool seen_ld_abs;
+	struct checkpoint *free_list;   /* evicted checkpoints: still parents of states */
+	bool hist_fresh;        /* the history's last entry is this instruction's */
+	uint64_t precise_marks; /* backtracking walks, for statistics */
 };
 
 /* ---- log.c ---- */
@@ -285,7 +312,8 @@ struct vframe *frame_new(int frameno, int callsite, int subprog);
 struct vframe *frame_dup(const struct vframe *f);
 void frame_free(struct vframe *f);
 int grow_stack(struct vframe *f, int nslots);
-bool states_equal(struct venv *env, const struct vstate *old, const struct vstate *cur, bool exact);
+enum { NOT_EXACT, RANGE_WITHIN, EXACT };   /* states_equal: how to compare scalars */
+bool states_equal(struct venv *env, const struct vstate *old, const struct vstate *cur, int mode);
 static inline struct vframe *cur_frame(struct venv *env) { return env->cur->frame[env->cur->curframe]; }
 static inline struct vreg *cur_regs(struct venv *env) { return cur_frame(env)->regs; }
 void copy_reg(struct vreg *dst, const struct vreg *src);
@@ -293,6 +321,15 @@ void copy_reg(struct vreg *dst, const struct vreg *src);
 void state_for_each_reg(struct vstate *st, void (*fn)(struct vreg *r, void *arg), void *arg);
 int acquire_ref(struct venv *env, int insn);
 int release_ref(struct venv *env, uint32_t ref_obj_id);
+
+/* ---- precise.c: precision tracking (the kernel's mark_chain_precision) ---- */
+int hist_push(struct venv *env, int idx, int prev);
+int hist_note_stack(struct venv *env, int fr, int spi);
+int hist_note_linked(struct venv *env, int dst, int src);
+int mark_chain_precision(struct venv *env, int regno);
+int mark_stack_precise(struct venv *env, int fr, int spi);
+int propagate_precision(struct venv *env, const struct vstate *old);
+void mark_all_scalars_precise(struct venv *env, struct vstate *st);
 
 /* ---- mem.c ---- */
 enum { BPF_READ = 1, BPF_WRITE = 2 };
@@ -310,13 +347,16 @@ bool is_pointer_value(struct venv *env, const struct vreg *r);
 bool stack_const_key(struct venv *env, const struct vreg *reg, int size, uint64_t *val);
 
 /* ---- ctx.c: contexts of program types ---- */
-enum ctx_kind { CF_SCALAR, CF_PKT, CF_PKT_END, CF_PKT_META, CF_PTR_FLOW_KEYS, CF_PTR_SOCK };
+enum ctx_kind { CF_SCALAR, CF_PKT, CF_PKT_END, CF_PKT_META, CF_PTR_FLOW_KEYS, CF_PTR_SOCK, CF_PTR_SOCK_NN,
+	       CF_PTR_SOCK_COMMON };
 struct ctx_field {
 	uint16_t off, size;   /* the field */
 	uint8_t kind;         /* enum ctx_kind */
 	uint8_t write;        /* writable */
 	uint8_t narrow;       /* narrower aligned loads allowed */
 	uint8_t wide;         /* 8-byte loads allowed (u64 fields) */
+	uint64_t attach;      /* attach types (bit per BPF_* attach type) allowed, 0: all */
+	uint64_t wattach;     /* writes: attach types allowed to write, 0: as attach */
 };
 struct ctx_desc {
 	uint32_t prog_type;
@@ -332,7 +372,8 @@ struct ctx_desc {
 };
 const struct ctx_desc *ctx_desc_for(uint32_t prog_type);
 /* Check one access; on success *kind says what a load gives. -1 when not allowed. */
-int ctx_access_ok(const struct ctx_desc *d, int off, int size, int t, int *kind, int *field_size);
+int ctx_access_ok(const struct ctx_desc *d, int off, int size, int t, int *kind, int *field_size,
+		  uint32_t attach);
 
 /* ---- calls.c ---- */
 int check_helper_call(struct venv *env, const struct skep_insn *insn, int *insn_idx);
@@ -340,6 +381,25 @@ int check_func_call(struct venv *env, const struct skep_insn *insn, int *insn_id
 int prepare_func_exit(struct venv *env, int *insn_idx);
 int check_return_code(struct venv *env);
 int check_reference_leak(struct venv *env, bool exception_exit);
+
+/* ---- kprotos.c: kernel helpers Skep does not run, for the verifier only ---- */
+/* Private argument kinds (beyond include/skep/helpers.h's), flags as SKEP_ARG_* */
+enum {
+	KA_SOCK = 0x40,         /* a socket (ARG_PTR_TO_SOCK_COMMON, ARG_PTR_TO_BTF_ID_SOCK_COMMON) */
+	KA_BTF,                 /* a kernel object (ARG_PTR_TO_BTF_ID, ARG_PTR_TO_PERCPU_BTF_ID) */
+	KA_MAP_VALUE,           /* a map value holding a bpf_timer or kptr (ARG_PTR_TO_TIMER, _KPTR) */
+	KA_DYNPTR,              /* an initialised struct bpf_dynptr on the stack */
+	KA_DYNPTR_UNINIT,       /* a struct bpf_dynptr on the stack the helper initialises */
+	KA_RELEASE = 1 << 13,   /* OBJ_RELEASE: the argument's reference is released */
+};
+/* Private return kinds, flags as SKEP_RET_* */
+enum {
+	KR_SOCK = 0x40,         /* RET_PTR_TO_SOCKET (and sock_common, tcp_sock) */
+	KR_BTF,                 /* RET_PTR_TO_BTF_ID */
+	KR_ACQUIRE = 1 << 12,   /* a reference the program must release */
+};
+const struct skep_helper_proto *kernel_helper_proto(uint32_t id);
+size_t kernel_helper_count(void);
 
 /* ---- cfg.c ---- */
 int check_structure(struct venv *env);

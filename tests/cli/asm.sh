@@ -3,14 +3,11 @@
 # codes for bad usage (2) and bad input (1), messages naming the problem.
 # Run with SKEP=path/to/skep.
 set -u
+. "$(dirname "$0")/lib.sh"
 SKEP=${SKEP:-build/skep}
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/skep-asm-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); [ -n "${SKEP_TEST_VERBOSE:-}" ] && echo "ok   $1"; return 0; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-skipped() { skip=$((skip + 1)); echo "SKIP $1: $2"; }
 # expect NAME STATUS STDERR-FRAGMENT -- command...   (fragment may be empty)
 expect() {
 	local name=$1 want=$2 frag=$3; shift 4

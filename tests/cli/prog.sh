@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # skep prog run: data in and out, JSON output, repeats, engines, and the error exits.
 set -u
+. "$(dirname "$0")/lib.sh"
 SKEP=${SKEP:-build/skep}
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
 # check NAME WANT_STATUS CMD... : the command's exit status; its stdout lands in $out
 check() {
 	local name=$1 want=$2; shift 2
@@ -126,7 +124,25 @@ check "hex and data-in" 2 "$SKEP" prog run "$tmp/p.s" --data-hex 00 --data-in "$
 check "missing value" 2 "$SKEP" prog run "$tmp/p.s" --repeat
 check "unknown subcommand" 2 "$SKEP" prog frob
 check "usage hint is one line" 2 "$SKEP" prog run --bogus
-expect "hint" '^skep prog: .*skep prog run --help' "$(cat "$tmp/err")"
+expect "hint" '^skep prog run: unknown option .--bogus. \(try: skep prog run --help\)$' "$(cat "$tmp/err")"
+# bad usage with -j (anywhere): {"error": ...} on stdout, exit 2, the hint on stderr
+jerr() { # NAME CMD...: exit 2, stdout one JSON object with a non-empty "error"
+	local name=$1; shift
+	check "$name" 2 "$@"
+	if [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); sys.exit(not (isinstance(d, dict) and isinstance(d.get("error"), str) and d["error"]))' ; then ok
+	else bad "$name: JSON error" "stdout: $out"; fi
+	expect "$name: hint" '^skep prog run: .*\(try: skep prog run --help\)$' "$(cat "$tmp/err")"
+}
+jerr "-j no FILE" "$SKEP" prog run -j
+jerr "-j unknown option" "$SKEP" prog run -j --bogus "$tmp/p.s"
+jerr "-j after a bad repeat" "$SKEP" prog run "$tmp/p.s" --repeat x -j
+jerr "-j missing value" "$SKEP" prog run "$tmp/p.s" -j --repeat
+jerr "-j bad hex" "$SKEP" prog run "$tmp/p.s" --data-hex 0g -j
+jerr "-j bad engine" "$SKEP" prog run "$tmp/p.s" --engine fast -j
+expect "-j bad engine: names it" '"error": "--engine: .fast. is not' "$out"
+jerr "-j hex and data-in" "$SKEP" prog run "$tmp/p.s" --data-hex 00 --data-in "$tmp/in.bin" -j
+jerr "-j two files" "$SKEP" prog run "$tmp/p.s" "$tmp/p.s" -j
+expect "-j two files: names the second" '"error": "unexpected argument ' "$out"
 check "help" 0 "$SKEP" prog help
 check "run --help" 0 "$SKEP" prog run --help
 expect "run --help usage" 'usage: skep prog run FILE' "$out"

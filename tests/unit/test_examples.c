@@ -5,9 +5,13 @@
  * the kernel (libbpf, dlopen'ed: bpf_object__load + bpf_prog_test_run_opts).  Both must
  * give the same retval, data_out and ctx_out per run, then the same contents of every
  * map (hash maps as sets, per-CPU values summed over CPUs) and the same ring buffer
- * records; the Skep side is also checked against the results the examples promise. */
+ * records; the Skep side is also checked against the results the examples promise.
+ * The tracing examples (uprobes, USDT) have no test run in the kernel: here they must
+ * load (verified) in Skep and in the kernel alike; tests/cli/trace.sh traces them end
+ * to end. Every object in the directory must be one or the other. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -290,8 +294,6 @@ struct example {
 	int ctx;               /* compare __sk_buff ctx_out */
 	void (*config)(void *rodata, size_t size);   /* before load */
 	void (*check)(const char *obj, const char *res);  /* the promised map contents */
-	const char *checked_bug;  /* a known checked-engine refusal: skipped (not passed) while
-				   * the runs fail with -EFAULT, checked as usual once fixed */
 };
 
 static int has(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
@@ -532,9 +534,6 @@ static void build_examples(void)
 		e->runs[i] = (struct run){"xdp_maps", mp[i], XDP_PASS, NULL}, mlen[i] = mp[i].len;
 	e->nruns = 7;
 	e->check = check_map_kinds;
-	e->checked_bug = "the checked engine does not let a program access the values of an inner map "
-			 "that a map-in-map lookup returned (prog_map_regions lists only the maps the "
-			 "program references)";
 }
 
 /* The run's line: program, errno, retval, data_out, ctx_out (the whole __sk_buff). */
@@ -769,11 +768,6 @@ static void test_example(const struct example *ex, const char *dir, int kernel_o
 		CHECK(rc == 0, "example loads and runs", "%s: %s", tag, s.s ? s.s : "");
 		if (rc)
 			continue;
-		if (engines[e] == SKEP_ENGINE_CHECKED && ex->checked_bug && strstr(s.s, " err -14 ")) {
-			t_skip("example on the checked engine", "%s: known bug: %s", tag, ex->checked_bug);
-			free(s.s);
-			continue;
-		}
 		/* the promised retvals */
 		int bad = 0;
 		const char *line = s.s;
@@ -806,6 +800,60 @@ static void test_example(const struct example *ex, const char *dir, int kernel_o
 	free(k.s);
 }
 
+/* ---- the tracing examples: loaded, not run (tests/cli/trace.sh runs them under skep trace) */
+static const char *const traced[] = {"mallocstacks", "funclatency", "bashreadline", "usdt_ticks"};
+
+static void test_traced(const char *name, const char *dir, int kernel_ok)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s.o", objdir, name);
+	skep_object *obj = NULL;
+	int rc = skep_object_open_file(path, NULL, &obj);
+	if (!rc)
+		rc = skep_object_load(obj);
+	CHECK(rc == 0, "tracing example loads in Skep", "%s%s: %s", name, dir, skep_object_error(obj));
+	int n = 0;
+	for (skep_program *p = NULL; !rc && (p = skep_object_next_program(obj, p)); n++)
+		CHECK(skep_program_prog(p) && skep_program_type(p) == BPF_PROG_TYPE_KPROBE, "tracing example is a kprobe program",
+		      "%s%s %s: type %u", name, dir, skep_program_name(p), skep_program_type(p));
+	CHECK(rc || n > 0, "tracing example has programs", "%s%s", name, dir);
+	skep_object_close(obj);
+	if (!kernel_ok)
+		return;
+	struct bpf_object *ko = lb.open(path, NULL);
+	if (!ko || (uintptr_t)ko >= (uintptr_t)-4095) {
+		CHECK(0, "tracing example opens in libbpf", "%s%s", name, dir);
+		return;
+	}
+	rc = lb.load(ko);
+	if (rc == -EPERM)
+		t_skip("tracing example in the kernel", "%s%s: no permission to load BPF programs (run as root)", name, dir);
+	else
+		CHECK(rc == 0, "tracing example loads in the kernel", "%s%s: %d", name, dir, rc);
+	lb.close(ko);
+}
+
+/* Every NAME.o of the directory is compared with the kernel above or listed as traced. */
+static void check_all_covered(const char *dir)
+{
+	DIR *d = opendir(objdir);
+	CHECK(d != NULL, "example directory", "%s", objdir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len < 3 || strcmp(e->d_name + len - 2, ".o"))
+			continue;
+		int found = 0;
+		for (size_t i = 0; i < sizeof examples / sizeof *examples; i++)
+			found |= examples[i].obj && strlen(examples[i].obj) == len - 2 && !strncmp(examples[i].obj, e->d_name, len - 2);
+		for (size_t i = 0; i < sizeof traced / sizeof *traced; i++)
+			found |= strlen(traced[i]) == len - 2 && !strncmp(traced[i], e->d_name, len - 2);
+		CHECK(found, "every example is tested", "%s%s/%s: neither compared with the kernel nor listed as traced "
+		      "(tests/unit/test_examples.c)", "examples", dir, e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = strrchr(argv[0], '/');
@@ -825,6 +873,9 @@ int main(int argc, char **argv)
 			break;  /* no clang-19 */
 		for (size_t i = 0; i < sizeof examples / sizeof *examples; i++)
 			test_example(&examples[i], dirs[d], kernel_ok);
+		for (size_t i = 0; i < sizeof traced / sizeof *traced; i++)
+			test_traced(traced[i], dirs[d], kernel_ok);
+		check_all_covered(dirs[d]);
 	}
 	if (lb.h)
 		dlclose(lb.h);

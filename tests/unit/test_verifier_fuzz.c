@@ -12,8 +12,19 @@
  * a program Skep accepts and the kernel refuses fails the test; programs the kernel
  * accepts and Skep refuses are counted and a few listed.
  *
- * SKEP_VERIFIER_FUZZ_N sets the number of random programs (default 20000),
- * SKEP_VERIFIER_FUZZ_SEED the seed. */
+ * Mutations: of every XDP case program (maps created in Skep and in the kernel), and of
+ * the XDP programs of the objects clang built (build/objects: soundness only, their
+ * maps live in Skep).
+ *
+ * Kernel loads cost ~4 ms each, so only a sample goes to the kernel's verifier: one in
+ * 8 of the programs Skep accepts (the safety question) and one in 64 of those it
+ * refuses (the precision question), at most SKEP_VERIFIER_FUZZ_KMAX loads (default 3000).
+ *
+ * SKEP_VERIFIER_FUZZ_N sets the number of random programs (default 100000),
+ * SKEP_VERIFIER_FUZZ_SEED the seed, SKEP_VERIFIER_FUZZ_SECONDS a time limit (the
+ * fuzz/ target runs millions this way), SKEP_VERIFIER_FUZZ_DEBUG=1 lists the maps of the
+ * objects and of a failing program. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,7 +38,11 @@
 #include "check.h"
 #include "insn_macros.h"
 #include "kernel.h"
+#include "kmap.h"
+#include "skep/map.h"
+#include "skep/object.h"
 #include "skep/prog.h"
+#include "skep/testrun.h"
 #include "skep/verifier.h"
 
 static uint64_t rng_state;
@@ -231,8 +246,53 @@ struct arena {
 	uint8_t *pkt;
 };
 
+/* A program that tail-calls (a PROG_ARRAY of XDP programs) runs as an XDP program
+ * through a test run: the targets expect the real XDP context. */
+static bool uses_prog_array(const struct skep_insn *in, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (in[i].code == 0x18 && in[i].src == 1) {
+			skep_map *m = skep_map_by_id((uint32_t)in[i].imm);
+			if (m && skep_map_type(m) == SKEP_MAP_TYPE_PROG_ARRAY)
+				return true;
+		}
+	return false;
+}
+
+static int run_test_xdp(const struct skep_insn *insns, size_t n, char *why, size_t whylen)
+{
+	skep_prog *p = skep_prog_new();
+	int rc = 0;
+	if (!p)
+		return -ENOMEM;
+	if ((rc = skep_prog_set_type(p, 6)) || (rc = skep_prog_load(p, insns, n)) ||
+	    (rc = skep_prog_set_engine(p, SKEP_ENGINE_CHECKED))) {
+		snprintf(why, whylen, "load as xdp: %s", skep_prog_error(p));
+		skep_prog_free(p);
+		return rc;
+	}
+	skep_prog_set_insn_limit(p, 100000);
+	for (int run = 0; run < 4 && !rc; run++) {
+		uint8_t pkt[PKT_MAX];
+		uint32_t len = 14 + (uint32_t)rn(PKT_MAX - 14 + 1);
+		for (uint32_t i = 0; i < len; i++)
+			pkt[i] = (uint8_t)rnd();
+		struct skep_test_run_opts o;
+		memset(&o, 0, sizeof o);
+		o.data_in = pkt;
+		o.data_size_in = len;
+		rc = skep_prog_test_run(p, &o);
+		if (rc)
+			snprintf(why, whylen, "test run %d (packet %u bytes): %s", run, len, skep_prog_error(p));
+	}
+	skep_prog_free(p);
+	return rc;
+}
+
 static int run_checked(const struct skep_insn *insns, size_t n, struct arena *a, char *why, size_t whylen)
 {
+	if (uses_prog_array(insns, n))
+		return run_test_xdp(insns, n, why, whylen);
 	skep_prog *p = skep_prog_new();
 	int rc = 0;
 	if (!p)
@@ -277,11 +337,19 @@ static void dump(const struct skep_insn *in, size_t n)
 
 struct stats {
 	long programs, accepted, runs_ok, kernel_checked, skep_only, kernel_only, no_helper, kernel_errors;
+	long kernel_budget;
 	int kernel;
 };
 
+/* Maps of a program, for the kernel: map ids (Skep) to fds (kernel) in lddw imm. */
+struct kmaps {
+	int n;
+	int32_t skep_id[8];
+	int fd[8];
+};
+
 static void check_prog(const char *name, struct skep_insn *in, size_t n, struct arena *a, struct stats *st,
-		       bool kernel_sample)
+		       int kernel_sample, const struct kmaps *km)
 {
 	static char log[8192];
 	/* a tenth of the budget: these programs are small, and loops that need more are
@@ -306,12 +374,37 @@ static void check_prog(const char *name, struct skep_insn *in, size_t n, struct 
 		} else if (rc) {
 			CHECK(0, name, "accepted program failed on the checked engine: %s", why);
 			dump(in, n);
+			for (size_t i = 0; i + 1 < n && getenv("SKEP_VERIFIER_FUZZ_DEBUG"); i++)
+				if (in[i].code == 0x18 && (in[i].src == 1 || in[i].src == 2)) {
+					struct skep_map_info mi;
+					skep_map *sm = skep_map_by_id((uint32_t)in[i].imm);
+					if (sm && !skep_map_get_info(sm, &mi))
+						printf("  insn %zu: map %d '%s' type %u value %u flags %#x frozen %u\n", i,
+						       in[i].imm, mi.name, mi.type, mi.value_size, mi.map_flags, mi.frozen);
+					else
+						printf("  insn %zu: map %d not found\n", i, in[i].imm);
+				}
 		} else {
 			st->runs_ok++;
 		}
 	}
-	if (st->kernel && kernel_sample) {
-		int fd = kernel_prog_load(6, in, n, log, sizeof log);
+	/* the sample: kernel_sample is 1 in how many (0: never) */
+	int every = r.accepted ? kernel_sample : kernel_sample * 8;
+	if (st->kernel && kernel_sample && st->kernel_budget > 0 && rn(every) == 0) {
+		st->kernel_budget--;
+		struct skep_insn *kin = in;
+		if (km && km->n) {
+			kin = malloc(sizeof *kin * n);
+			memcpy(kin, in, sizeof *kin * n);
+			for (size_t i = 0; i + 1 < n; i++)
+				if (kin[i].code == 0x18 && kin[i].src == 1)
+					for (int m = 0; m < km->n; m++)
+						if (kin[i].imm == km->skep_id[m])
+							kin[i].imm = km->fd[m];
+		}
+		int fd = kernel_prog_load(6, kin, n, log, sizeof log);
+		if (kin != in)
+			free(kin);
 		int kacc = fd >= 0;
 		if (fd >= 0)
 			close(fd);
@@ -344,7 +437,66 @@ static void check_prog(const char *name, struct skep_insn *in, size_t n, struct 
 	skep_verify_result_free(&r);
 }
 
-/* Mutations of the accepted XDP case programs: one field changed. */
+static void mutate_one(struct skep_insn *mut, size_t n)
+{
+	size_t i = (size_t)rn((int)n);
+	switch (rn(6)) {
+	case 0: mut[i].off = (int16_t)(mut[i].off + rn(5) - 2); break;
+	case 1: mut[i].imm = mut[i].imm + rn(9) - 4; break;
+	case 2: mut[i].src = (uint8_t)rn(11); break;
+	case 3: mut[i].dst = (uint8_t)rn(11); break;
+	case 4: { /* swap two instructions */
+		size_t j = (size_t)rn((int)n);
+		struct skep_insn t = mut[i];
+		mut[i] = mut[j];
+		mut[j] = t;
+		break;
+	}
+	default: /* another opcode of the same class */
+		mut[i].code = (uint8_t)((mut[i].code & 0x07) | (rn(16) << 4) | (mut[i].code & 0x08));
+		break;
+	}
+}
+
+/* Mutations of the XDP case programs: one to three fields changed. Maps of the case
+ * are created in Skep (programs name them by skep_map_id) and in the kernel. */
+static const struct { const char *name; uint32_t type; } map_types[] = {
+	{"hash", 1}, {"array", 2}, {"percpu_hash", 5}, {"percpu_array", 6}, {"lru_hash", 9},
+	{"queue", 22}, {"stack", 23}, {"ringbuf", 27},
+};
+
+static int case_maps(char *sec, skep_map **maps, struct kmaps *km, int kernel)
+{
+	int n = 0;
+	for (char *save = NULL, *ln = strtok_r(sec, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		char name[32];
+		unsigned key = 0, value = 0, entries = 0;
+		if (sscanf(ln, "%31s", name) != 1 || *name == '#')
+			continue;
+		if (strstr(ln, "spin_lock") || n == 8)
+			return -1;
+		char *p;
+		if ((p = strstr(ln, "key="))) key = (unsigned)atoi(p + 4);
+		if ((p = strstr(ln, "value="))) value = (unsigned)atoi(p + 6);
+		if ((p = strstr(ln, "entries="))) entries = (unsigned)atoi(p + 8);
+		uint32_t type = 0;
+		for (size_t i = 0; i < sizeof map_types / sizeof map_types[0]; i++)
+			if (!strcmp(name, map_types[i].name))
+				type = map_types[i].type;
+		if (!type)
+			return -1;
+		maps[n] = skep_map_create(type, "vfuzz", key, value, entries, NULL);
+		if (!maps[n])
+			return -1;
+		km->skep_id[n] = (int32_t)skep_map_id(maps[n]);
+		km->fd[n] = kernel ? kmap_create(type, key, value, entries, 0, 0) : -1;
+		if (kernel && km->fd[n] < 0)
+			return -1;
+		km->n = ++n;
+	}
+	return n;
+}
+
 static void mutate_cases(struct arena *a, struct stats *st, int per_case)
 {
 	char dir[4096];
@@ -362,41 +514,154 @@ static void mutate_cases(struct arena *a, struct stats *st, int per_case)
 		size_t len = fread(text, 1, sizeof text - 1, f);
 		fclose(f);
 		text[len] = 0;
-		/* only self-contained xdp programs (no maps) */
-		if (!strstr(text, "-- type\nxdp") || strstr(text, "-- maps"))
+		if (!strstr(text, "-- type\nxdp") || strstr(text, "-- flags"))
 			continue;
 		char *s = strstr(text, "-- asm\n"), *e = s ? strstr(s + 7, "\n-- ") : NULL;
 		if (!s || !e)
 			continue;
 		*e = 0;
+		skep_map *maps[8] = {0};
+		struct kmaps km;
+		memset(&km, 0, sizeof km);
+		char *ms = strstr(text, "-- maps\n");
+		int ok = 1;
+		if (ms && ms < s) {
+			char *me = strstr(ms + 8, "\n-- ");
+			if (me)
+				*me = 0;
+			ok = case_maps(ms + 8, maps, &km, st->kernel) >= 0;
+		}
 		struct skep_insn *in;
 		size_t n;
-		if (skep_assemble(s + 7, &in, &n, &d))
-			continue;
-		for (int m = 0; m < per_case; m++) {
-			struct skep_insn *mut = malloc(sizeof *mut * n);
-			memcpy(mut, in, sizeof *mut * n);
-			size_t i = (size_t)rn((int)n);
-			switch (rn(4)) {
-			case 0: mut[i].off = (int16_t)(mut[i].off + rn(5) - 2); break;
-			case 1: mut[i].imm = mut[i].imm + rn(9) - 4; break;
-			case 2: mut[i].src = (uint8_t)rn(11); break;
-			default: mut[i].dst = (uint8_t)rn(11); break;
+		if (ok && !skep_assemble(s + 7, &in, &n, &d)) {
+			for (size_t i = 0; i + 1 < n; i++)   /* map_fd(N) names the N-th map */
+				if (in[i].code == 0x18 && in[i].src == 1 && in[i].imm >= 1 && in[i].imm <= km.n)
+					in[i].imm = km.skep_id[in[i].imm - 1];
+			for (int m = 0; m < per_case; m++) {
+				struct skep_insn *mut = malloc(sizeof *mut * n);
+				memcpy(mut, in, sizeof *mut * n);
+				for (int k = 1 + rn(3); k > 0; k--)
+					mutate_one(mut, n);
+				char name[600];
+				snprintf(name, sizeof name, "mutant/%s#%d", paths[c] + strlen(t_root()) + 1, m);
+				check_prog(name, mut, n, a, st, 2, &km);
+				free(mut);
 			}
-			char name[600];
-			snprintf(name, sizeof name, "mutant/%s#%d", paths[c] + strlen(t_root()) + 1, m);
-			check_prog(name, mut, n, a, st, true);
-			free(mut);
+			free(in);
 		}
-		free(in);
+		for (int i = 0; i < km.n; i++) {
+			skep_map_close(maps[i]);
+			if (km.fd[i] >= 0)
+				close(km.fd[i]);
+		}
 	}
 	case_list_free(paths, np);
+}
+
+/* The build directory: this program lives in <build>/tests/. */
+static const char *build_dir(void)
+{
+	static char b[4096];
+	ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
+	if (n <= 0)
+		return ".";
+	b[n] = 0;
+	for (int up = 0; up < 2; up++) {
+		char *sl = strrchr(b, '/');
+		if (sl)
+			*sl = 0;
+	}
+	return b;
+}
+
+/* *.o files of dir, sorted */
+static int cmpstr(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+static int list_objects(const char *dir, char ***paths, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	*paths = NULL;
+	*n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 3 || strcmp(e->d_name + l - 2, ".o"))
+			continue;
+		*paths = realloc(*paths, sizeof **paths * (*n + 1));
+		char *p = malloc(strlen(dir) + l + 2);
+		sprintf(p, "%s/%s", dir, e->d_name);
+		(*paths)[(*n)++] = p;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*paths, *n, sizeof **paths, cmpstr);
+	return 0;
+}
+
+/* Mutations of the XDP programs of the objects clang built (with their maps, in Skep). */
+static void mutate_objects(struct arena *a, struct stats *st, int per_prog, long *nprogs)
+{
+	static const char *dirs[] = {"objects", "objects/v4", "examples", "examples/v4"};
+	for (size_t di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%.4000s/%s", build_dir(), dirs[di]);
+		char **paths;
+		size_t np;
+		if (list_objects(dir, &paths, &np))
+			continue;
+		for (size_t c = 0; c < np; c++) {
+			skep_object *obj;
+			if (skep_object_open_file(paths[c], NULL, &obj))
+				continue;
+			for (skep_program *p = skep_object_next_program(obj, NULL); p; p = skep_object_next_program(obj, p))
+				skep_program_set_autoload(p, skep_program_type(p) == 6);
+			if (skep_object_load(obj)) {
+				skep_object_close(obj);
+				continue;
+			}
+			if (getenv("SKEP_VERIFIER_FUZZ_DEBUG"))
+				for (skep_object_map *om = skep_object_next_map(obj, NULL); om; om = skep_object_next_map(obj, om))
+					printf("%s: map %s id %u type %u value %u flags %#x\n", paths[c], skep_object_map_name(om),
+					       skep_map_id(skep_object_map_handle(om)), skep_object_map_type(om),
+					       skep_object_map_value_size(om), skep_object_map_flags(om));
+			for (skep_program *p = skep_object_next_program(obj, NULL); p; p = skep_object_next_program(obj, p)) {
+				size_t n;
+				const struct skep_insn *in = skep_program_insns(p, &n);
+				if (skep_program_type(p) != 6 || !in || !n)
+					continue;
+				(*nprogs)++;
+				struct skep_insn *mut = malloc(sizeof *mut * n);
+				for (int m = 0; m < per_prog; m++) {
+					memcpy(mut, in, sizeof *mut * n);
+					for (int k = 1 + rn(3); k > 0; k--)
+						mutate_one(mut, n);
+					char name[600];
+					snprintf(name, sizeof name, "object/%s:%s#%d", dirs[di], skep_program_name(p), m);
+					check_prog(name, mut, n, a, st, 0, NULL);
+				}
+				free(mut);
+			}
+			skep_object_close(obj);
+		}
+		for (size_t c = 0; c < np; c++)
+			free(paths[c]);
+		free(paths);
+	}
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 int main(void)
 {
 	const char *ns = getenv("SKEP_VERIFIER_FUZZ_N"), *ss = getenv("SKEP_VERIFIER_FUZZ_SEED");
-	long N = ns ? atol(ns) : 20000;
+	const char *ts = getenv("SKEP_VERIFIER_FUZZ_SECONDS"), *ks = getenv("SKEP_VERIFIER_FUZZ_KMAX");
+	long N = ns ? atol(ns) : 100000, seconds = ts ? atol(ts) : 0;
 	rng_state = ss ? strtoull(ss, NULL, 0) : 0x5eed5eedULL;
 	if (!rng_state)
 		rng_state = 1;
@@ -411,25 +676,54 @@ int main(void)
 	char why[256];
 	struct stats st;
 	memset(&st, 0, sizeof st);
-	st.kernel = !getenv("SKEP_VERIFIER_FUZZ_NOKERNEL") && kernel_available(why, sizeof why);
+	st.kernel = !getenv("SKEP_VERIFIER_FUZZ_NOKERNEL") && kernel_available(why, sizeof why) && kmap_available();
+	st.kernel_budget = ks ? atol(ks) : 3000;
 	if (!st.kernel)
 		t_skip("fuzz/kernel", "%s", why);
-	time_t t0 = time(NULL);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* a third of the kernel's budget is kept for the mutants */
+	long mutant_budget = st.kernel_budget / 3;
+	st.kernel_budget -= mutant_budget;
 	struct gen g;
-	for (long i = 0; i < N; i++) {
+	long i;
+	for (i = 0; i < N || seconds; i++) {
 		gen_prog(&g);
 		char name[64];
 		snprintf(name, sizeof name, "random/%ld", i);
-		check_prog(name, g.in, (size_t)g.n, &a, &st, i % 4 == 0);
+		check_prog(name, g.in, (size_t)g.n, &a, &st, 8, NULL);
 		if (t_failed > 20)
 			break;
+		if (seconds && !(i & 1023) && elapsed(&t0) >= seconds / 2.0)
+			break;   /* half the time for random programs */
 	}
-	mutate_cases(&a, &st, 20);
-	printf("verifier fuzz: %ld programs, %ld accepted (ran clean: %ld, of which %ld stopped at a helper "
-	       "the runtime lacks), kernel compared %ld (%ld load errors not from the verifier): "
-	       "Skep-only accepts %ld, kernel-only accepts %ld, %lds\n",
-	       st.programs, st.accepted, st.runs_ok, st.no_helper, st.kernel_checked, st.kernel_errors,
-	       st.skep_only, st.kernel_only, (long)(time(NULL) - t0));
+	long random_programs = st.programs;
+	st.kernel_budget += mutant_budget;
+	/* then mutants: rounds until three quarters of the time (or once, with N) */
+	do
+		mutate_cases(&a, &st, seconds ? 10 : 20);
+	while (seconds && elapsed(&t0) < seconds * 0.75 && t_failed <= 20);
+	long case_mutants = st.programs - random_programs, nobj = 0;
+	for (long round = 0;; round++) {
+		long k = 0;
+		mutate_objects(&a, &st, seconds ? 50 : 200, &k);
+		if (!round)
+			nobj = k;
+		if (!seconds || elapsed(&t0) >= seconds || t_failed > 20 || !k)
+			break;
+	}
+	double secs = elapsed(&t0);
+	struct timespec cpu;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	double cpus = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
+	printf("verifier fuzz: %ld programs (%ld random, %ld case mutants, %ld mutants of %ld object programs), "
+	       "%ld accepted (ran clean on the checked engine: %ld, of which %ld stopped at a helper the runtime "
+	       "lacks), %.1f s (%.1f s of CPU: %.0f programs per CPU second)\n",
+	       st.programs, random_programs, case_mutants, st.programs - random_programs - case_mutants, nobj,
+	       st.accepted, st.runs_ok, st.no_helper, secs, cpus, (double)st.programs / (cpus > 0 ? cpus : 1));
+	printf("agreement on the fuzz (a sample of %ld through the kernel's verifier, %ld load errors not from "
+	       "the verifier): Skep accepts/kernel refuses %ld, kernel accepts/Skep refuses %ld\n",
+	       st.kernel_checked, st.kernel_errors, st.skep_only, st.kernel_only);
 	CHECK(st.accepted > st.programs / 20, "fuzz/acceptance", "only %ld of %ld programs accepted: the "
 	      "generator does not reach the interesting part", st.accepted, st.programs);
 	CHECK(st.runs_ok == st.accepted, "fuzz/soundness", "%ld accepted, %ld ran clean", st.accepted, st.runs_ok);

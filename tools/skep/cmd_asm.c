@@ -43,7 +43,7 @@ int cmd_asm(int argc, char **argv)
 			}
 			outp = argv[i];
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "skep asm: unknown option '%s'\n%s", a, asm_usage);
+			fprintf(stderr, "skep asm: unknown option '%s' (see: skep asm --help)\n", a);
 			return 2;
 		} else if (in) {
 			fprintf(stderr, "skep asm: one input file only ('%s' and '%s')\n", in, a);
@@ -53,7 +53,7 @@ int cmd_asm(int argc, char **argv)
 		}
 	}
 	if (!in) {
-		fprintf(stderr, "skep asm: no input file\n%s", asm_usage);
+		fprintf(stderr, "skep asm: no input file (see: skep asm --help)\n");
 		return 2;
 	}
 	int to_stdout = !outp || !strcmp(outp, "-");

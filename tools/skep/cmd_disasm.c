@@ -193,12 +193,12 @@ int cmd_disasm(int argc, char **argv)
 		} else if (!strcmp(a, "--no-index")) {
 			flags &= ~(unsigned)SKEP_DISASM_INDEX;
 		} else {
-			fprintf(stderr, "skep disasm: unknown option '%s'\n%s", a, disasm_usage);
+			fprintf(stderr, "skep disasm: unknown option '%s' (see: skep disasm --help)\n", a);
 			return 2;
 		}
 	}
 	if (!in) {
-		fprintf(stderr, "skep disasm: no input file\n%s", disasm_usage);
+		fprintf(stderr, "skep disasm: no input file (see: skep disasm --help)\n");
 		return 2;
 	}
 	if (strcmp(in, "-") && is_elf_file(in))

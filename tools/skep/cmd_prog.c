@@ -2,7 +2,7 @@
  *
  *   skep prog run FILE [--prog NAME] [--data-hex HEX | --data-in FILE] [--data-out FILE]
  *                      [--ctx-in FILE] [--ctx-out FILE]
- *                      [--repeat N] [--engine interp|checked|jit] [-j]
+ *                      [--repeat N] [--engine interp|checked|jit] [--no-verify] [-j]
  *   skep prog list OBJ.o [-j]
  *
  * FILE is assembly text (*.s) or raw bytecode: it runs as a memory program (r1 = data,
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "progobj.h"
 #include "util.h"
 #include "skep/insn.h"
 #include "skep/object.h"
@@ -25,7 +26,7 @@
 #include "skep/testrun.h"
 
 #define USAGE "usage: skep prog run FILE [--prog NAME] [--data-hex HEX | --data-in FILE] [--data-out FILE] " \
-	      "[--ctx-in FILE] [--ctx-out FILE] [--repeat N] [--engine interp|checked|jit] [-j]\n" \
+	      "[--ctx-in FILE] [--ctx-out FILE] [--repeat N] [--engine interp|checked|jit] [--no-verify] [-j]\n" \
 	      "       skep prog list OBJ.o [-j]"
 
 static void help(FILE *f)
@@ -44,14 +45,26 @@ static void help(FILE *f)
 		"  --prog NAME        the program to run (default: the object's only program)\n"
 		"  --ctx-in FILE      the context the program sees (struct xdp_md, __sk_buff, pt_regs ...)\n"
 		"  --ctx-out FILE     write the context as the last run left it\n"
-		"The program runs as BPF_PROG_TEST_RUN runs its section's type; -j adds ctx_out.\n");
+		"  --no-verify        load without the verifier (it runs by default, as in the\n"
+		"                     kernel): only the checked engine may then run the program\n"
+		"The program runs as BPF_PROG_TEST_RUN runs its section's type; with --ctx-in or\n"
+		"--ctx-out, -j adds ctx_out.\n");
 }
 
+static void json_string(FILE *f, const char *s);
+static int run_json;  /* prog run -j (anywhere on the line): errors as {"error": ...} on stdout too */
+
+/* Bad usage of prog run: exit 2, the reason and the hint on stderr, JSON with -j. */
 static int bad_usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "skep prog: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try: skep prog run --help)\n");
+	char msg[600];
+	snprintf(msg, sizeof msg, fmt, arg);
+	fprintf(stderr, "skep prog run: %s (try: skep prog run --help)\n", msg);
+	if (run_json) {
+		printf("{\"error\": ");
+		json_string(stdout, msg);
+		printf("}\n");
+	}
 	return 2;
 }
 
@@ -107,7 +120,7 @@ static void json_string(FILE *f, const char *s)
 struct opts {
 	const char *file, *data_hex, *data_in, *data_out, *engine, *prog, *ctx_in, *ctx_out;
 	unsigned long repeat;
-	int json;
+	int json, no_verify;
 };
 
 /* A failed operation: the message on stderr, and as {"error": ...} in JSON mode. */
@@ -163,17 +176,19 @@ static int run_object(const struct opts *o, const uint8_t *data, size_t len)
 	}
 	for (skep_program *q = skep_object_next_program(obj, NULL); q; q = skep_object_next_program(obj, q))
 		skep_program_set_autoload(q, q == p);
-	if (skep_object_load(obj)) {
+	/* verified by default; --no-verify loads it unverified: checked engine only */
+	struct skep_object_load_opts lo = {.sz = sizeof lo, .no_verify = o->no_verify};
+	if (skep_object_load_with(obj, &lo)) {
 		rc = failed(o, o->file, skep_object_error(obj));
 		goto out;
 	}
 	skep_prog *sp = skep_program_prog(p);
-	const char *engine = o->engine ? o->engine : "jit";
+	const char *engine = o->engine ? o->engine : o->no_verify ? "checked" : "jit";
 	int eng = !strcmp(engine, "interp") ? SKEP_ENGINE_INTERP : !strcmp(engine, "checked") ? SKEP_ENGINE_CHECKED
 		: SKEP_ENGINE_JIT;
 	if (skep_prog_set_engine(sp, eng)) {
 		if (o->engine) {
-			rc = failed(o, "jit", skep_prog_error(sp));
+			rc = failed(o, engine, skep_prog_error(sp));
 			goto out;
 		}
 		engine = "interp";
@@ -189,10 +204,13 @@ static int run_object(const struct opts *o, const uint8_t *data, size_t len)
 		rc = failed(o, NULL, strerror(ENOMEM));
 		goto out;
 	}
+	int want_ctx = o->ctx_out || ctx;
 	struct skep_test_run_opts t = {
 		.data_in = len ? data : NULL, .data_size_in = (uint32_t)len, .data_out = data_out,
 		.data_size_out = (uint32_t)out_cap, .ctx_in = ctx, .ctx_size_in = (uint32_t)ctx_len,
-		.ctx_out = o->ctx_out || o->json ? ctx_out : NULL, .ctx_size_out = o->ctx_out || o->json ? (uint32_t)ctx_cap : 0,
+		/* only when asked for: as in the kernel, a ctx_out alone makes the run build a
+		 * zeroed context (an XDP packet's linear part then is empty) */
+		.ctx_out = want_ctx ? ctx_out : NULL, .ctx_size_out = want_ctx ? (uint32_t)ctx_cap : 0,
 		.repeat = (int)o->repeat,
 	};
 	int e = skep_prog_test_run(sp, &t);
@@ -211,8 +229,10 @@ static int run_object(const struct opts *o, const uint8_t *data, size_t len)
 	if (o->json) {
 		printf("{\"retval\": %u, \"duration_ns\": %u, \"data_out\": \"", t.retval, t.duration);
 		hex_out(data_out, t.data_size_out);
-		printf("\", \"ctx_out\": \"");
-		hex_out(ctx_out, t.ctx_size_out);
+		if (want_ctx) {
+			printf("\", \"ctx_out\": \"");
+			hex_out(ctx_out, t.ctx_size_out);
+		}
 		printf("\", \"repeat\": %lu, \"engine\": \"%s\", \"prog\": ", o->repeat, engine);
 		json_string(stdout, skep_program_name(p));
 		printf("}\n");
@@ -257,9 +277,9 @@ static int run(const struct opts *o)
 		free(data);
 		return r;
 	}
-	if (o->prog || o->ctx_in || o->ctx_out) {
+	if (o->prog || o->ctx_in || o->ctx_out || o->no_verify) {
 		free(data);
-		return bad_usage("%s", "--prog, --ctx-in and --ctx-out are for ELF objects");
+		return bad_usage("%s", "--prog, --ctx-in, --ctx-out and --no-verify are for ELF objects");
 	}
 	struct skep_insn *insns = NULL;
 	size_t n = 0;
@@ -339,6 +359,9 @@ out:
 static int cmd_run(int argc, char **argv)
 {
 	struct opts o = {.repeat = 1};
+	run_json = 0;
+	for (int i = 1; i < argc; i++)
+		run_json |= !strcmp(argv[i], "-j") || !strcmp(argv[i], "--json");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **slot = NULL;
@@ -347,6 +370,9 @@ static int cmd_run(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			o.json = 1;
+			continue;
+		} else if (!strcmp(a, "--no-verify")) {
+			o.no_verify = 1;
 			continue;
 		} else if (!strcmp(a, "--data-hex")) {
 			slot = &o.data_hex;
@@ -396,30 +422,32 @@ static int cmd_run(int argc, char **argv)
 }
 
 /* skep prog list OBJ.o: the programs of an object, as the loader finds them. */
-static int cmd_list(int argc, char **argv)
+static int prog_list(int argc, char **argv)
 {
 	const char *file = NULL;
 	int json = 0;
+	for (int i = 1; i < argc; i++)
+		json |= !strcmp(argv[i], "-j") || !strcmp(argv[i], "--json");
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
-			json = 1;
+			continue;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: skep prog list OBJ.o [-j]\n\nList the programs of an ELF object: name, section, "
 			       "type, attach target, instructions (with subprograms), whether Skep can run it.\n");
 			return 0;
-		} else if (argv[i][0] == '-' || file)
-			return bad_usage("prog list: unexpected argument '%s'", argv[i]);
+		} else if (argv[i][0] == '-' && argv[i][1])
+			return progobj_usage("list", json, "unknown option '%s'", argv[i]);
+		else if (file)
+			return progobj_usage("list", json, "unexpected argument '%s'", argv[i]);
 		else
 			file = argv[i];
 	}
 	if (!file)
-		return bad_usage("%s", "list needs an object file");
+		return progobj_usage("list", json, "missing the object file OBJ.o");
 	char err[512];
 	skep_object *obj = open_object(file, err, sizeof err);
-	if (!obj) {
-		fprintf(stderr, "skep prog list: %s\n", err);
-		return 1;
-	}
+	if (!obj)
+		return progobj_fail("list", json, "%s", err);
 	if (json)
 		printf("[");
 	int first = 1;
@@ -454,19 +482,22 @@ static int cmd_list(int argc, char **argv)
 
 int cmd_prog(int argc, char **argv)
 {
-	if (argc < 2)
-		return bad_usage("%s", "missing subcommand");
-	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: skep prog run ...   run a program on data (see skep prog run --help)\n"
-		       "       skep prog list OBJ.o  list the programs of an ELF object\n"
-		       "       skep prog verify ...  verify a program as the kernel's verifier does (see skep prog verify --help)\n");
-		return 0;
+	if (argc < 2) {
+		fprintf(stderr, "skep prog: missing subcommand: list, show, dump, verify or run (see: skep prog help)\n");
+		return 2;
 	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return help_show("prog", argc > 2 ? argv[2] : NULL);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
-		return cmd_list(argc - 1, argv + 1);
+		return prog_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return cmd_prog_verify(argc - 1, argv + 1);
-	return bad_usage("unknown subcommand '%s'", argv[1]);
+	if (!strcmp(argv[1], "show"))
+		return cmd_prog_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dump"))
+		return cmd_prog_dump(argc - 1, argv + 1);
+	fprintf(stderr, "skep prog: unknown subcommand '%s' (see: skep prog help)\n", argv[1]);
+	return 2;
 }
