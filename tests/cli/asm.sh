@@ -3,7 +3,7 @@
 # codes for bad usage (2) and bad input (1), messages naming the problem.
 # Run with SKEP=path/to/skep.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 tmp=$(mktemp -d /tmp/skep-asm-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

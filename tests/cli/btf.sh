@@ -4,7 +4,7 @@
 # cc and clang with its struct sizes and member offsets asserted, libbpf's btf_dump as an
 # oracle where libbpf-dev is installed, JSON, and the errors. Run with SKEP=path/to/skep.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 OBJ=$(dirname "$SKEP")/objects
 GOLDEN=$(cd "$(dirname "$0")" && pwd)/golden

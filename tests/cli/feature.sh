@@ -3,7 +3,7 @@
 # JSON agreeing, facts the library guarantees, and bad usage.
 # Run with SKEP=path/to/skep; SKEP_UPDATE_GOLDEN=1 rewrites the golden files.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 GOLDEN=$(dirname "$0")/golden
 tmp=$(mktemp -d /tmp/skep-feature.XXXXXX)

@@ -5,7 +5,7 @@
 # usage exits 2 with a one-line hint for every command.
 # Run with SKEP=path/to/skep.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/skep-help.XXXXXX)

@@ -4,7 +4,7 @@
 # with readelf -n, binary lookup by library name and $PATH, JSON, and the refusals.
 # Run with SKEP=path/to/skep (from the source tree: it builds the victim with cc).
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 LIBC=/lib/x86_64-linux-gnu/libc.so.6
 tmp=$(mktemp -d /tmp/skep-list-cli.XXXXXX)

@@ -5,7 +5,7 @@
 # skep processes, queues, JSON (parsed by python3), and the errors with their exit
 # statuses. Pins go to a private SKEP_PIN_DIR. Run with SKEP=path/to/skep.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 OBJ=$(dirname "$SKEP")/objects
 GOLDEN=$(cd "$(dirname "$0")" && pwd)/golden

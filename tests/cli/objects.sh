@@ -3,7 +3,7 @@
 # prog list, map list, disasm with source lines, prog run --prog with test-run
 # semantics, and the refusals. Run with SKEP=path/to/skep.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 OBJ=$(dirname "$SKEP")/objects
 tmp=$(mktemp -d /tmp/skep-obj-cli.XXXXXX)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # skep prog run: data in and out, JSON output, repeats, engines, and the error exits.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -4,7 +4,7 @@
 # validated with python3, source lines, refused programs, and bad usage.
 # Run with SKEP=path/to/skep; SKEP_UPDATE_GOLDEN=1 rewrites the golden files.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 OBJ=$(dirname "$SKEP")/objects
 EX=$(dirname "$SKEP")/examples

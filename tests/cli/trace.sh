@@ -6,7 +6,7 @@
 # forks, exec, threads, --pid-filter, --interval; the errors. Run with SKEP=path/to/skep
 # (the examples, victims and libskep-agent.so are found beside it).
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 B=$(dirname "$SKEP")
 EX=$B/examples V=$B/victims

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # skep prog verify: verdicts, the JSON object, the log, and the exit statuses.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 SKEP=${SKEP:-build/skep}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

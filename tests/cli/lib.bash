@@ -1,5 +1,6 @@
-# Shared by the CLI tests (tests/cli/*.sh, sourced after `set -u`): counters, checks and
-# the closing summary line tests/run.sh adds up. A script may redefine any of these.
+# Shared by the CLI tests (tests/cli/*.sh source it after `set -u`; named .bash so that
+# tests/run.sh does not run it as a test): counters, checks and the closing summary
+# line tests/run.sh adds up. A script may redefine any of these.
 # Needs $tmp (a scratch directory the script makes) for the checks that capture output.
 pass=0 fail=0 skip=0
 
