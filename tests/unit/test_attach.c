@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "insn_macros.h"
@@ -454,6 +459,41 @@ static void test_refusals(skep_prog *p)
 	skep_link_destroy(rc ? NULL : l);
 }
 
+/* No permission to write code: a process whose policy forbids both ways of writing
+ * text (pwrite to /proc/self/mem, mprotect), as a seccomp filter (or an SELinux
+ * execmod rule) does. The attach must fail with -EPERM and a message, leaving the
+ * function's bytes as they were. Run in a child, where the filter stays. */
+static void test_no_permission(skep_prog *p)
+{
+	uint8_t before[8];
+	memcpy(before, (const void *)v_nop5, sizeof before);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* classic BPF (linux/filter.h's macros clash with the eBPF ones here):
+		 * ld [nr]; jeq pwrite64 → deny; jeq mprotect → deny; allow; deny: EPERM */
+		struct { uint16_t code; uint8_t jt, jf; uint32_t k; } f[] = {
+			{0x20, 0, 0, offsetof(struct seccomp_data, nr)},
+			{0x15, 2, 0, __NR_pwrite64},
+			{0x15, 1, 0, __NR_mprotect},
+			{0x06, 0, 0, SECCOMP_RET_ALLOW},
+			{0x06, 0, 0, SECCOMP_RET_ERRNO | EPERM},
+		};
+		struct { unsigned short len; void *filter; } fp = {sizeof f / sizeof f[0], f};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp))
+			_exit(3);
+		skep_link *l = NULL;
+		int rc = skep_attach_uprobe(p, NULL, "v_nop5", 0, 0, &l);
+		int same = !memcmp(before, (const void *)v_nop5, sizeof before);
+		_exit(rc == -EPERM && !l && *skep_attach_error() && same ? 0 : rc == 0 ? 1 : same ? 2 : 4);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "no permission to write code: -EPERM, a message, bytes unchanged",
+	      "child status %d (1 attached, 2 other error, 3 no seccomp, 4 bytes changed)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 /* ---- a clang-built object attached by section name */
 static char objdir[4096];
 
@@ -523,6 +563,7 @@ int main(int argc, char **argv)
 	test_guard_xmm(p);
 	test_threads(p);
 	test_refusals(p);
+	test_no_permission(p);
 	test_object();
 	skep_prog_free(p);
 	(void)argc;
