@@ -15,8 +15,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -fPIC -g $(WARN)
 OPT     ?= -O2
 SAN     := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS  += $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
-LDLIBS  += $(EXTRA_LDLIBS) -lZydis -lZycore -lpthread  # Zydis: src/attach decodes x86 code
-TOOL_LDLIBS := -lZydis -lZycore  # x86 disassembly for `skep disasm --jited` (the tool only)
+LDLIBS  += $(EXTRA_LDLIBS) -lZydis -lZycore -lpthread  # Zydis: src/attach and `skep disasm --jited` decode x86 code
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/skep/*.c))
@@ -44,7 +43,7 @@ $(O)/libskep.so: $(LIB_OBJS)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libskep.so.0 -o $@ $^ $(LDLIBS)
 
 $(O)/skep: $(TOOL_OBJS) $(O)/libskep.a
-	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(O)/libskep.a $(LDLIBS) $(TOOL_LDLIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(O)/libskep.a $(LDLIBS) -lm
 
 $(O)/tests/%: tests/unit/%.c $(TLIB_OBJS) $(O)/libskep.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -150,7 +149,7 @@ AGENT_SRCS := $(sort $(wildcard tools/agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(O)/obj/%.o)
 $(AGENT_OBJS) $(O)/obj/tools/skep/cmd_trace.o: tools/agent/agent_proto.h
 $(O)/libskep-agent.so: $(AGENT_OBJS) $(O)/libskep.a
-	$(CC) $(CFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(AGENT_OBJS) $(O)/libskep.a $(LDLIBS) -lZydis -lZycore -lm
+	$(CC) $(CFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(AGENT_OBJS) $(O)/libskep.a $(LDLIBS) -lm
 VICTIM_SRCS := $(sort $(wildcard examples/victims/*.c))
 VICTIMS := $(VICTIM_SRCS:examples/victims/%.c=$(O)/victims/%)
 $(O)/victims/%: examples/victims/%.c

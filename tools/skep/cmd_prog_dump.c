@@ -308,13 +308,6 @@ int cmd_prog_dump(int argc, char **argv)
 				     what ? what : "what to dump: xlated or jited");
 	if (!file)
 		return progobj_usage("dump", json, "missing the object file OBJ.o");
-	if (!is_elf_file(file)) {
-		FILE *f = fopen(file, "rb");
-		if (!f)
-			return progobj_fail("dump", json, "%s: %s", file, strerror(errno));
-		fclose(f);
-		return progobj_fail("dump", json, "%s: not an ELF object (build one with clang -target bpf)", file);
-	}
 	char err[1024];
 	skep_program *only;
 	char refused[512];

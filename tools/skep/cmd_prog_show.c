@@ -91,6 +91,14 @@ skep_object *progobj_load(const char *path, const char *prog, skep_program **onl
 	char out[MAXOUT][64];
 	size_t nout = 0, k = 0;
 	*refused = 0;
+	if (strcmp(path, "-") && !is_elf_file(path)) {
+		FILE *f = fopen(path, "rb");
+		snprintf(err, errlen, "%s: %s", path,
+			 f ? "not an ELF object (build one with clang -target bpf)" : strerror(errno));
+		if (f)
+			fclose(f);
+		return NULL;
+	}
 	for (;;) {
 		skep_object *obj = open_select(path, prog, only, out, nout, err, errlen);
 		if (!obj || !skep_object_load(obj))
@@ -317,13 +325,6 @@ int cmd_prog_show(int argc, char **argv)
 	}
 	if (!file)
 		return progobj_usage("show", json, "missing the object file OBJ.o");
-	if (strcmp(file, "-") && !is_elf_file(file)) {
-		FILE *f = fopen(file, "rb");
-		if (!f)
-			return progobj_fail("show", json, "%s: %s", file, strerror(errno));
-		fclose(f);
-		return progobj_fail("show", json, "%s: not an ELF object (build one with clang -target bpf)", file);
-	}
 	char err[1024];
 	skep_program *only;
 	char refused[512];

@@ -12,7 +12,8 @@
  * and the verifier accepts (the others stay unloaded: skep_program_prog() is NULL).
  * *only gets the program named prog (NULL without); when the verifier refuses it, it is
  * loaded without verification, to inspect it (only the checked engine would run it).
- * refused says what was refused ("" if nothing). NULL with err saying why. */
+ * refused says what was refused ("" if nothing). NULL with err saying why (a file that
+ * cannot be read or is not an ELF object included). */
 skep_object *progobj_load(const char *path, const char *prog, skep_program **only, char *refused,
 			  size_t refusedlen, char *err, size_t errlen);
 /* The object map whose handle has id (skep_map_id), or NULL. */
